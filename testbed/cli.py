@@ -1,0 +1,116 @@
+"""The ``testbed`` command.
+
+* ``testbed [overrides...]`` runs a sweep (a Hydra app: ``key=value`` overrides, ``-m`` multirun,
+  ``experiment=<preset>``), then draws its plots and image grid into the run directory.
+* ``testbed list [group]`` lists the codecs, channels, metrics, datasets and experiment presets.
+* ``testbed plot RESULTS.csv|RUN_DIR ... [--out DIR]`` draws figures from any results files.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from testbed.errors import TestbedError
+
+log = logging.getLogger("testbed")
+SUBCOMMANDS = ("list", "plot")
+
+
+def _hydra_app(cfg) -> None:
+    from hydra.core.hydra_config import HydraConfig
+
+    from testbed.sweep import run_sweep
+
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    try:
+        results = run_sweep(cfg, out_dir)
+    except TestbedError as err:  # a clear message, not a traceback (Hydra would print one)
+        print(f"testbed: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    if cfg.get("plots", True):
+        from testbed.plots import plot_results
+
+        written = plot_results([results], out_dir / "plots")
+        log.info("results: %s; %d figure files in %s", results, len(written), out_dir / "plots")
+
+
+def run_hydra(argv: list[str]) -> int:
+    """Run the Hydra app with ``argv`` as its command line."""
+    import hydra
+
+    from testbed.plugins import extra_config_roots
+
+    roots = extra_config_roots()
+    if roots:  # out-of-tree plugin configs, declared through the testbed.configs entry point
+        argv = argv + [f"hydra.searchpath=[{','.join(roots)}]"]
+    app = hydra.main(version_base="1.3", config_path="pkg://testbed.experiments", config_name="config")(_hydra_app)
+    saved = sys.argv
+    sys.argv = [saved[0]] + argv
+    try:
+        app()
+    finally:
+        sys.argv = saved
+    return 0
+
+
+def _list(args) -> int:
+    from testbed.plugins import GROUPS, available
+
+    for group in [args.group] if args.group else GROUPS:
+        print(f"{group}:")
+        for name in available(group):
+            print(f"  {name}")
+    return 0
+
+
+def _plot(args) -> int:
+    from testbed.plots import plot_results
+
+    paths = [Path(p) / "results.csv" if Path(p).is_dir() else Path(p) for p in args.results]
+    missing = [str(p) for p in paths if not p.is_file()]
+    if missing:
+        raise TestbedError(f"results file(s) not found: {', '.join(missing)}")
+    out = Path(args.out) if args.out else paths[0].parent / "plots"
+    written = plot_results(paths, out, metrics=args.metric or None, formats=tuple(args.format))
+    print(f"{len(written)} files written to {out}")
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="testbed", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_list = sub.add_parser("list", help="list the options of the config groups")
+    p_list.add_argument("group", nargs="?", choices=["codec", "channel", "metric", "dataset", "experiment"])
+    p_list.set_defaults(func=_list)
+    p_plot = sub.add_parser("plot", help="draw figures from results files")
+    p_plot.add_argument("results", nargs="+", help="results.csv files or run directories")
+    p_plot.add_argument("--out", help="output folder (default: <first run>/plots)")
+    p_plot.add_argument("--metric", action="append", help="only this metric (repeatable)")
+    p_plot.add_argument("--format", action="append", default=None, choices=["png", "pdf", "svg"])
+    p_plot.set_defaults(func=_plot)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``testbed`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in SUBCOMMANDS:
+            args = _parser().parse_args(argv)
+            if getattr(args, "format", None) is None and args.command == "plot":
+                args.format = ["png", "pdf"]
+            return args.func(args)
+        if argv and argv[0] in ("-h", "--help") and len(argv) == 1:
+            print(__doc__)
+        return run_hydra(argv)
+    except TestbedError as err:
+        print(f"testbed: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,133 @@
+"""Codec base classes: what every transmission scheme (digital or learned) implements.
+
+A :class:`Codec` sends a batch of images over a channel at one sweep point (snr_db, cbr) and
+returns one or more :class:`Reception` per image (several when it evaluates an MCS table).
+A :class:`SourceCodec` turns an 8-bit image into bytes and back (JPEG, BPG, ...).
+"""
+
+from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from dataclasses import dataclass, field
+from typing import Callable, Sequence
+
+import numpy as np
+import torch
+
+from testbed.channel import Channel
+
+#: Image shown when a stream cannot be decoded: mid-grey, the documented fallback (DESIGN.md §4).
+FALLBACK_LEVEL = 0.5
+
+
+def fallback_image(height: int, width: int) -> torch.Tensor:
+    """The fallback reconstruction, float32 ``[3, H, W]`` filled with :data:`FALLBACK_LEVEL`."""
+    return torch.full((3, height, width), FALLBACK_LEVEL, dtype=torch.float32)
+
+
+@dataclass
+class ImageRecord:
+    """One source image of a dataset.
+
+    Attributes:
+        image_id: stable identifier (relative path or dataset name), used in rows and seeds.
+        pixels: float32 ``[3, H, W]`` in [0, 1], RGB, already 8-bit-exact (k/255 values).
+        content_hash: hex digest of the 8-bit pixels, keys every cache.
+    """
+
+    image_id: str
+    pixels: torch.Tensor
+    content_hash: str
+
+    @property
+    def num_values(self) -> int:
+        """n = H*W*3, the CBR denominator."""
+        return int(self.pixels.numel())
+
+    def as_uint8(self) -> np.ndarray:
+        """The pixels as ``uint8 [H, W, 3]``."""
+        return (self.pixels.permute(1, 2, 0).mul(255.0).round().clamp(0, 255)).to(torch.uint8).numpy()
+
+
+@dataclass
+class Reception:
+    """The receiver's output for one image at one sweep point, plus the facts of the transmission.
+
+    Attributes:
+        image: reconstruction, float32 ``[3, H, W]`` in [0, 1].
+        channel_uses: complex channel uses actually sent, all overhead included (CBR numerator).
+        payload_bits: source bits carried (file bytes * 8 for digital schemes; 0 if none fit).
+        source_quality: source-codec quality parameter used (``None`` where not applicable).
+        mcs: modulation and coding label, e.g. ``"16qam-1/2"``, ``"capacity"`` or ``"analog"``.
+        decode_failed: True when the stream did not decode and ``image`` is the fallback.
+        extra: additional per-row fields (bit errors, codewords, ...).
+    """
+
+    image: torch.Tensor
+    channel_uses: int
+    payload_bits: int
+    source_quality: float | None
+    mcs: str
+    decode_failed: bool
+    extra: dict = field(default_factory=dict)
+
+
+#: Returns the generator for one image of the current sweep point (seeded by its identity);
+#: extra arguments (e.g. an MCS label) salt the seed so that variants draw independently.
+GeneratorFactory = Callable[..., torch.Generator]
+
+
+class Codec(ABC):
+    """A transmission scheme: encoder -> channel -> decoder, at a given SNR and CBR budget."""
+
+    #: results key (the YAML file name); set by the runner from the config.
+    name: str = "codec"
+    #: how the MCS column should be read: ``fixed``, ``table`` (plot the envelope) or ``none``.
+    mcs_policy: str = "none"
+
+    def check(self) -> None:
+        """Raise :class:`testbed.errors.ConfigError` if the codec cannot run (before any work)."""
+
+    @abstractmethod
+    def transmit(
+        self,
+        images: Sequence[ImageRecord],
+        channel: Channel,
+        snr_db: float,
+        cbr: float,
+        generator_for: GeneratorFactory,
+    ) -> list[list[Reception]]:
+        """Send every image; return, per image, the list of receptions (one per MCS variant)."""
+
+    def variants(self) -> list[str]:
+        """The ``mcs`` labels of the receptions returned per image (they key the result rows)."""
+        return ["none"]
+
+    def describe(self) -> dict:
+        """Provenance recorded in every row (backend, version, weights file...)."""
+        return {"codec_backend": type(self).__module__ + "." + type(self).__name__}
+
+
+class SourceCodec(ABC):
+    """An image <-> bytes codec with an ordered quality scale (worst first)."""
+
+    name: str = "source"
+
+    @property
+    @abstractmethod
+    def qualities(self) -> Sequence[float]:
+        """Quality settings, ordered from smallest file to largest."""
+
+    @abstractmethod
+    def encode(self, image: np.ndarray, quality: float) -> bytes:
+        """``uint8 [H, W, 3]`` -> the complete file bytes (every header byte included)."""
+
+    @abstractmethod
+    def decode(self, data: bytes, height: int, width: int) -> np.ndarray:
+        """Bytes -> ``uint8 [height, width, 3]``; raises on any failure (caller falls back)."""
+
+    def check(self) -> None:
+        """Raise :class:`testbed.errors.ConfigError` if the backend is unavailable."""
+
+    def describe(self) -> dict:
+        return {"source_backend": self.name}

@@ -1,0 +1,74 @@
+"""Figures from results files alone: metric vs SNR (per CBR) and metric vs CBR (per SNR).
+
+One line per codec / channel (MCS-table codecs as their envelope), the mean over images with
+error bars of one standard deviation; PNG and PDF. The image grid is drawn by
+:mod:`testbed.grid` from the reconstructions the rows point to.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Sequence
+
+from testbed.aggregate import curves
+from testbed.results import metric_columns, read_results
+
+AXIS_LABELS = {"snr_db": "SNR (Es/N0, dB)", "cbr": "CBR (channel uses / (3HW))"}
+METRIC_LABELS = {"psnr": "PSNR (dB)", "ms_ssim": "MS-SSIM"}
+
+
+def _figure(rows, metric: str, x_key: str, fixed_key: str, fixed_value: float, title: str):
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots(figsize=(6.4, 4.4), dpi=120)
+    for curve in curves(rows, metric, x_key, fixed_key, fixed_value):
+        ax.errorbar(curve.x, curve.mean, yerr=curve.std, marker="o", markersize=4, capsize=3,
+                    linewidth=1.5, label=curve.label)
+    ax.set_xlabel(AXIS_LABELS[x_key])
+    ax.set_ylabel(METRIC_LABELS.get(metric, metric))
+    ax.set_title(title)
+    ax.grid(True, alpha=0.3)
+    if x_key == "cbr":
+        ax.set_xscale("log", base=2)
+    ax.legend(fontsize=8)
+    fig.tight_layout()
+    return fig
+
+
+def plot_results(paths: Sequence[str | Path], out_dir: str | Path, metrics: Sequence[str] | None = None,
+                 formats: Sequence[str] = ("png", "pdf"), grid: bool = True) -> list[Path]:
+    """Draw every figure the results allow into ``out_dir``; returns the files written."""
+    import matplotlib.pyplot as plt
+
+    rows = [row for p in paths for row in read_results(p)]
+    out_dir = Path(out_dir)
+    out_dir.mkdir(parents=True, exist_ok=True)
+    written: list[Path] = []
+    if not rows:
+        return written
+    snrs = sorted({float(r["snr_db"]) for r in rows})
+    cbrs = sorted({float(r["cbr"]) for r in rows})
+    for metric in metrics or metric_columns(rows):
+        figures = []
+        if len(snrs) > 1:
+            figures += [(f"{metric}_vs_snr_cbr{cbr:.5g}", _figure(rows, metric, "snr_db", "cbr", cbr,
+                                                                    f"{metric} vs SNR, CBR = {cbr:.4g}"))
+                        for cbr in cbrs]
+        if len(cbrs) > 1:
+            figures += [(f"{metric}_vs_cbr_snr{snr:g}dB", _figure(rows, metric, "cbr", "snr_db", snr,
+                                                                    f"{metric} vs CBR, SNR = {snr:g} dB"))
+                        for snr in snrs]
+        for stem, fig in figures:
+            for fmt in formats:
+                path = out_dir / f"{stem}.{fmt}"
+                fig.savefig(path)
+                written.append(path)
+            plt.close(fig)
+    if grid:
+        from testbed.grid import draw_grids
+
+        written += draw_grids(paths, out_dir, formats=formats)
+    return written

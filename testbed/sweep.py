@@ -1,0 +1,187 @@
+"""The sweep runner: codecs x channels x CBR x SNR x repetitions over a dataset, scored and stored.
+
+Everything that can be checked is checked before the first transmission: the config values, the
+plugins (their ``check()``: executables, weights) and every image file. Rows are appended after
+each sweep point; rerunning the same config in the same directory computes only what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig
+from tqdm import tqdm
+
+from testbed import __version__
+from testbed.codec import Codec, ImageRecord, Reception
+from testbed.images import tensor_to_rgb8
+from testbed.plugins import instantiate
+from testbed.provenance import code_version
+from testbed.results import ResultsStore, row_key
+from testbed.seeding import derive_seed, make_generator
+from testbed.sweep_config import SweepGrid, config_fingerprint, parse_grid, plugin_nodes
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SweepSetup:
+    """Everything a sweep needs, built and checked from the config."""
+
+    grid: SweepGrid
+    records: list[ImageRecord]
+    dataset_info: dict
+    codecs: dict
+    channels: dict
+    metrics: dict
+    hashes: dict
+    seed: int
+    save_images: int
+
+
+def build(cfg: DictConfig) -> SweepSetup:
+    """Validate the config and build every plugin; raises before any transmission."""
+    grid = parse_grid(cfg)
+    nodes = {g: plugin_nodes(cfg, g) for g in ("codec", "channel", "metric")}
+    codecs = {n: instantiate(c) for n, c in nodes["codec"].items()}
+    channels = {n: instantiate(c) for n, c in nodes["channel"].items()}
+    metrics = {n: instantiate(c) for n, c in nodes["metric"].items()}
+    for group in (codecs, channels, metrics):
+        for name, obj in group.items():
+            obj.name = name
+            if hasattr(obj, "check"):
+                obj.check()
+    dataset = instantiate(cfg.dataset)
+    records = dataset.load()
+    seed = int(cfg.get("seed", 0))
+    shared = config_fingerprint(cfg.dataset, *nodes["metric"].values(), seed)
+    hashes = {(c, h): config_fingerprint(nodes["codec"][c], nodes["channel"][h], shared)
+              for c in codecs for h in channels}
+    return SweepSetup(grid, records, dataset.describe(), codecs, channels, metrics, hashes, seed,
+                      int(cfg.get("save_images", 0) or 0))
+
+
+def run_sweep(cfg: DictConfig, out_dir: str | Path) -> Path:
+    """Run (or resume) the sweep of ``cfg`` into ``out_dir``; returns the results file."""
+    setup = build(cfg)
+    out_dir = Path(out_dir)
+    store = ResultsStore(out_dir, list(setup.metrics))
+    _save_originals(setup, out_dir)
+    points = [(c, h, cbr, snr, rep) for c in setup.codecs for h in setup.channels
+              for cbr in setup.grid.cbr for snr in setup.grid.snr_db
+              for rep in range(setup.grid.repetitions)]
+    total = len(points) * len(setup.records)
+    bar = tqdm(total=total, unit="img", desc="sweep", dynamic_ncols=True, mininterval=1.0)
+    started = time.perf_counter()
+    for point in points:
+        todo = [r for r in setup.records if not _done(store, setup, r, point)]
+        bar.update(len(setup.records) - len(todo))
+        if todo:
+            rows = _run_point(setup, point, todo, store, out_dir)
+            store.append(rows)
+            bar.update(len(todo))
+        bar.set_postfix_str(f"{point[0]}/{point[1]} cbr={point[2]:.4g} snr={point[3]:g}")
+    bar.close()
+    log.info("sweep finished: %d rows in %s (%.1f s)", len(store), store.path, time.perf_counter() - started)
+    return store.path
+
+
+def _done(store: ResultsStore, setup: SweepSetup, record: ImageRecord, point) -> bool:
+    codec, channel, cbr, snr, rep = point
+    for variant in setup.codecs[codec].variants():
+        row = store.existing(row_key(dict(image_id=record.image_id, codec=codec, channel=channel,
+                                          snr_db=snr, cbr=cbr, repetition=rep, mcs=variant)))
+        if row is None:
+            return False
+        if row.get("config_hash") != setup.hashes[(codec, channel)]:
+            from testbed.errors import ConfigError
+
+            raise ConfigError(
+                f"{store.path} already holds {codec}/{channel} rows made with other settings "
+                f"(config hash {row.get('config_hash')} vs {setup.hashes[(codec, channel)]}): "
+                "use a new run directory (hydra.run.dir=...)"
+            )
+    return True
+
+
+def _run_point(setup: SweepSetup, point, todo: list[ImageRecord], store, out_dir: Path) -> list[dict]:
+    codec_name, channel_name, cbr, snr, rep = point
+    codec: Codec = setup.codecs[codec_name]
+    channel = setup.channels[channel_name]
+
+    def generator_for(record: ImageRecord, *salt) -> torch.Generator:
+        return make_generator(setup.seed, record.image_id, codec_name, channel_name, snr, cbr, rep, *salt)
+
+    receptions = codec.transmit(todo, channel, snr, cbr, generator_for)
+    provenance = {"codec": codec.describe(), "channel": channel.describe(), "dataset": setup.dataset_info,
+                  "metrics": {n: m.describe() for n, m in setup.metrics.items()}}
+    provenance_text = json.dumps(provenance, sort_keys=True, separators=(",", ":"))
+    rows = []
+    for record, variants in zip(todo, receptions):
+        for rec in variants:
+            key = dict(image_id=record.image_id, codec=codec_name, channel=channel_name, snr_db=snr,
+                       cbr=cbr, repetition=rep, mcs=rec.mcs)
+            if store.existing(row_key(key)) is not None:
+                continue  # a variant written before an interruption
+            row = _row(setup, record, rec, key, codec, provenance_text)
+            row["recon_path"] = _save_recon(setup, record, rec, key, out_dir)
+            rows.append(row)
+    return rows
+
+
+def _row(setup, record: ImageRecord, rec: Reception, key: dict, codec: Codec, provenance: str) -> dict:
+    target = record.pixels.unsqueeze(0)
+    pred = rec.image.unsqueeze(0).to(target.dtype)
+    row = dict(key)
+    row.update(
+        dataset=setup.dataset_info.get("dataset"), mcs_policy=codec.mcs_policy,
+        cbr_actual=rec.channel_uses / record.num_values, channel_uses=rec.channel_uses,
+        num_values=record.num_values, payload_bits=rec.payload_bits, source_quality=rec.source_quality,
+        decode_failed=bool(rec.decode_failed),
+        seed=derive_seed(setup.seed, record.image_id, key["codec"], key["channel"], key["snr_db"],
+                         key["cbr"], key["repetition"]),
+        config_hash=setup.hashes[(key["codec"], key["channel"])], code_version=code_version(),
+        provenance=provenance, extra=rec.extra,
+    )
+    for name, metric in setup.metrics.items():
+        row[name] = float(metric.score(pred, target)[0])
+    return row
+
+
+def _image_index(setup: SweepSetup, record: ImageRecord) -> int:
+    return next(i for i, r in enumerate(setup.records) if r.image_id == record.image_id)
+
+
+def _safe(image_id: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in image_id)
+
+
+def _save_originals(setup: SweepSetup, out_dir: Path) -> None:
+    from PIL import Image
+
+    for record in setup.records[: setup.save_images]:
+        path = out_dir / "images" / "original" / f"{_safe(record.image_id)}.png"
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(record.as_uint8()).save(path)
+
+
+def _save_recon(setup: SweepSetup, record: ImageRecord, rec: Reception, key: dict, out_dir: Path) -> str:
+    if _image_index(setup, record) >= setup.save_images:
+        return ""
+    from PIL import Image
+
+    name = (f"{key['codec']}_{key['channel']}_{_safe(key['mcs'])}_cbr{key['cbr']:.5g}_snr{key['snr_db']:g}"
+            f"_rep{key['repetition']}.png")
+    rel = Path("images") / _safe(record.image_id) / name
+    (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(tensor_to_rgb8(rec.image)).save(out_dir / rel)
+    return rel.as_posix()
+
+
+__all__ = ["run_sweep", "build", "SweepSetup", "__version__"]
