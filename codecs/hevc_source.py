@@ -16,8 +16,9 @@ regenerates them by encoding a blank picture with the same settings (cached) and
 :meth:`HEVCIntraSource.encode` checks that claim on every call.
 
 Colour: RGB -> Y'CbCr BT.601 full range (as BPG's default), converted by swscale on both ends.
-Odd sizes with 4:2:0 chroma: the image is padded to even width/height by edge replication before
-encoding and the reconstruction is cropped back; the header stores the original size.
+Sizes x265 refuses are padded by edge replication before encoding and the reconstruction is
+cropped back (the header stores the original size): odd width/height with 4:2:0 chroma are padded
+to even, and sides under 16 pixels (x265's minimum picture size) to 16.
 """
 
 from __future__ import annotations
@@ -39,6 +40,7 @@ _START_CODE = b"\x00\x00\x01"
 _PIX_FMT = {"420": "yuv420p", "444": "yuv444p"}
 _SWS_FLAGS = Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INT
 _PARAMETER_SET_TYPES = (32, 33, 34)  # VPS, SPS, PPS
+_MIN_SIDE = 16  # smallest picture side x265 accepts
 
 
 def nal_units(stream: bytes) -> list[tuple[int, int, int]]:
@@ -66,7 +68,8 @@ def split_parameter_sets(stream: bytes) -> tuple[bytes, bytes]:
 
 
 def padded_size(height: int, width: int, chroma: str) -> tuple[int, int]:
-    """Coded size: even height/width for 4:2:0, unchanged for 4:4:4."""
+    """Coded (padded) size: sides at least 16, and even for 4:2:0."""
+    height, width = max(height, _MIN_SIDE), max(width, _MIN_SIDE)
     if chroma == "420":
         return height + height % 2, width + width % 2
     return height, width

@@ -55,7 +55,8 @@ def read_image(path: str | Path) -> np.ndarray:
 
 def rgb8_to_tensor(rgb: np.ndarray) -> torch.Tensor:
     """``uint8 [H, W, 3]`` -> float32 ``[3, H, W]`` in [0, 1]."""
-    return torch.from_numpy(np.ascontiguousarray(rgb)).permute(2, 0, 1).float().div(255.0)
+    rgb = rgb if rgb.flags.writeable and rgb.flags.c_contiguous else np.array(rgb, order="C")
+    return torch.from_numpy(rgb).permute(2, 0, 1).float().div(255.0)
 
 
 def tensor_to_rgb8(image: torch.Tensor) -> np.ndarray:

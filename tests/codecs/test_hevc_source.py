@@ -91,6 +91,13 @@ def test_odd_sizes_are_padded_and_cropped(chroma: str) -> None:
     assert psnr(odd, out) > 30
 
 
+@pytest.mark.parametrize("size", [(1, 1), (5, 7), (15, 40)])
+def test_tiny_images_are_padded_to_the_x265_minimum(size: tuple[int, int]) -> None:
+    tiny = np.random.default_rng(0).integers(0, 256, (*size, 3), dtype=np.uint8)
+    src = HEVCIntraSource()
+    assert src.decode(src.encode(tiny, 10), *size).shape == (*size, 3)
+
+
 def test_garbage_header_raises_quickly(image: np.ndarray) -> None:
     src = HEVCIntraSource()
     blob = src.encode(image, 30)
