@@ -12,6 +12,9 @@ Constraints found in Sionna 2.2 (``fec/ldpc/encoding.py``) and how :meth:`LDPC5G
   [1/5, 948/1024], and ``n = ceil(k / R)`` keeps k/n <= R.
 - BG1 needs k/n >= 1/3 and BG2 needs k <= 3840; Sionna picks BG1 for k > 3824 unless k/n <= 1/4,
   so for R < 1/3 segments are capped at k <= 3824 (BG2), as 38.212 segments for BG2.
+- Decodability (found by noiseless round trips, not a Sionna check): at the highest rates and
+  small k (BG2, k < ~300) the rate-matched code does not decode even without noise unless at
+  least floor(Z/2) + 1 parity bits are sent (Z = lifting size); ``plan`` adds those few bits.
 
 LLR sign convention (Sionna's, used by its Demapper and its decoder alike): logits
 ``llr = ln P(b=1 | y) / P(b=0 | y)``, i.e. a positive LLR favours bit 1.
@@ -35,6 +38,10 @@ MAX_CODE_RATE: float = 948 / 1024  #: highest rate allowed by 38.212 §5.4.2.1
 MIN_K: int = 12  #: smallest information length Sionna's LDPC5GEncoder accepts
 MAX_K: int = 8448  #: largest information length (BG1, Z = 384)
 MAX_K_BELOW_THIRD: int = 3824  #: largest k for which Sionna selects BG2 at rates in (1/4, 1/3)
+#: 38.212 Table 5.3.2-1 lifting sizes Z.
+LIFTING_SIZES: tuple[int, ...] = tuple(
+    sorted(a * 2**j for a in (2, 3, 5, 7, 9, 11, 13, 15) for j in range(8) if a * 2**j <= 384)
+)
 DECODERS: tuple[str, ...] = ("sionna",)
 CN_UPDATES: tuple[str, ...] = ("boxplus-phi", "boxplus", "minsum", "offset-minsum")
 
@@ -61,7 +68,9 @@ class CodewordPlan:
         if self.payload_bits is None:
             object.__setattr__(self, "payload_bits", self.num_codewords * self.k)
         if not 0 <= self.payload_bits <= self.num_codewords * self.k:
-            raise ValueError(f"payload_bits={self.payload_bits} does not fit {self.num_codewords} x k={self.k}")
+            raise ValueError(
+                f"payload_bits={self.payload_bits} does not fit {self.num_codewords} x k={self.k}"
+            )
         object.__setattr__(self, "coded_bits", self.num_codewords * self.n)
 
     @property
@@ -108,14 +117,19 @@ class LDPC5G:
             raise ConfigError(f"fec.iterations must be a whole number >= 1, got {iterations!r}")
         if not _is_int(max_info_bits) or not MIN_K <= max_info_bits <= MAX_K:
             raise ConfigError(
-                f"fec.max_info_bits must be a whole number in [{MIN_K}, {MAX_K}] (5G NR LDPC), got {max_info_bits!r}"
+                f"fec.max_info_bits must be a whole number in [{MIN_K}, {MAX_K}] (5G NR LDPC), "
+                f"got {max_info_bits!r}"
             )
         if cn_update not in CN_UPDATES:
             raise ConfigError(f"fec.cn_update must be one of {CN_UPDATES}, got {cn_update!r}")
         if decoder not in DECODERS:
             raise ConfigError(f"fec.decoder must be one of {DECODERS}, got {decoder!r}")
-        if max_batch_messages is not None and (not _is_int(max_batch_messages) or max_batch_messages < 1):
-            raise ConfigError(f"fec.max_batch_messages must be a positive whole number or null, got {max_batch_messages!r}")
+        if max_batch_messages is not None and (
+            not _is_int(max_batch_messages) or max_batch_messages < 1
+        ):
+            raise ConfigError(
+                f"fec.max_batch_messages must be a positive whole number or null, got {max_batch_messages!r}"
+            )
         self.iterations = int(iterations)
         self.max_info_bits = int(max_info_bits)
         self.cn_update = cn_update
@@ -129,10 +143,14 @@ class LDPC5G:
         if not _is_int(payload_bits) or payload_bits < 0:
             raise ValueError(f"payload_bits must be a whole number >= 0, got {payload_bits!r}")
         rate = _rate_fraction(code_rate)
-        cap = self.max_info_bits if rate >= Fraction(1, 3) else min(self.max_info_bits, MAX_K_BELOW_THIRD)
+        cap = self.max_info_bits
+        if rate < Fraction(1, 3):  # keep BG2: above k = 3824 Sionna picks BG1, which needs rate >= 1/3
+            cap = min(cap, MAX_K_BELOW_THIRD)
         num_codewords = math.ceil(payload_bits / cap)
         k = max(math.ceil(payload_bits / num_codewords), MIN_K) if num_codewords else MIN_K
         n = math.ceil(k * rate.denominator / rate.numerator)  # k / n <= rate, exactly
+        for _ in range(2):  # the lifting size depends on the rate (via the base graph)
+            n = max(n, k + lifting_size(k, Fraction(k, n)) // 2 + 1)
         return CodewordPlan(k=k, n=n, num_codewords=num_codewords, payload_bits=int(payload_bits))
 
     # ------------------------------------------------------------------ Sionna objects
@@ -170,7 +188,7 @@ class LDPC5G:
         return enc(bits.to(torch.float32)).to(torch.float32)
 
     def decode(self, llrs: torch.Tensor, plan: CodewordPlan) -> torch.Tensor:
-        """Logit LLRs float32 ``[num_codewords, n]`` (ln P(1)/P(0)) -> hard bits float32 ``[num_codewords, k]``."""
+        """Logit LLRs float32 ``[num_codewords, n]`` (ln P(1)/P(0)) -> hard bits ``[num_codewords, k]``."""
         return self.decode_batch([(plan, llrs)])[0]
 
     def decode_batch(self, items: list[tuple[CodewordPlan, torch.Tensor]]) -> list[torch.Tensor]:
@@ -212,6 +230,22 @@ class LDPC5G:
             "fec_cn_update": self.cn_update,
             "fec_max_info_bits": self.max_info_bits,
         }
+
+
+def base_graph(k: int, rate: Fraction) -> int:
+    """Base graph (1 or 2) that Sionna's LDPC5GEncoder selects for k and actual rate k/n."""
+    if k <= 292 or (k <= 3824 and rate <= 0.67) or rate <= 0.25:
+        return 2
+    return 1
+
+
+def lifting_size(k: int, rate: Fraction) -> int:
+    """Lifting size Z (38.212 §5.3.2, as Sionna selects it): smallest Z with K_b * Z >= k."""
+    if base_graph(k, rate) == 1:
+        k_b = 22
+    else:
+        k_b = 10 if k > 640 else 9 if k > 560 else 8 if k > 192 else 6
+    return min(z for z in LIFTING_SIZES if k_b * z >= k)
 
 
 def _is_int(value: object) -> bool:

@@ -69,7 +69,7 @@ class MCS:
 def _parse_rate(value: object, context: str) -> float:
     """``0.5``, ``"1/2"`` or ``"0.5"`` -> float; anything else is a :class:`ConfigError`."""
     if isinstance(value, bool):
-        raise ConfigError(f"{context}: code rate must be a number or a fraction like '1/2', got {value!r}")
+        raise ConfigError(f"{context}: code rate must be a number or a fraction like '1/2', not {value!r}")
     if isinstance(value, (int, float)):
         return float(value)
     if isinstance(value, str):
@@ -77,7 +77,7 @@ def _parse_rate(value: object, context: str) -> float:
             return float(Fraction(value.strip()))
         except (ValueError, ZeroDivisionError):
             pass
-    raise ConfigError(f"{context}: code rate must be a number or a fraction like '1/2', got {value!r}")
+    raise ConfigError(f"{context}: code rate must be a number or a fraction like '1/2', not {value!r}")
 
 
 def parse_mcs(obj: object) -> MCS:
@@ -94,14 +94,16 @@ def parse_mcs(obj: object) -> MCS:
         modulation, sep, rate = text.partition("-")
         if not sep or not modulation or not rate:
             raise ConfigError(
-                f"cannot read MCS {obj!r}: write '<modulation>-<code rate>', e.g. 'qpsk-1/2' or '16qam-2/3'"
+                f"cannot read MCS {obj!r}: write '<modulation>-<code rate>', "
+                "e.g. 'qpsk-1/2' or '16qam-2/3'"
             )
         return MCS(modulation.strip(), _parse_rate(rate, f"MCS {obj!r}"))
     if isinstance(obj, Mapping):
         keys = set(obj.keys())
         if keys != {"modulation", "code_rate"}:
             raise ConfigError(
-                f"an MCS mapping needs exactly the keys 'modulation' and 'code_rate', got {sorted(map(str, keys))}"
+                "an MCS mapping needs exactly the keys 'modulation' and 'code_rate', "
+                f"got {sorted(map(str, keys))}"
             )
         modulation = obj["modulation"]
         if not isinstance(modulation, str):

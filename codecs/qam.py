@@ -86,7 +86,9 @@ class QAMModem:
         if y.dim() != 1:
             raise ValueError(f"y must be 1-D, got shape {tuple(y.shape)}")
         if num_bits > y.numel() * bits_per_symbol:
-            raise ValueError(f"{y.numel()} symbols carry at most {y.numel() * bits_per_symbol} bits, asked {num_bits}")
+            raise ValueError(
+                f"{y.numel()} symbols carry at most {y.numel() * bits_per_symbol} bits, asked {num_bits}"
+            )
         _, demapper = self._get(bits_per_symbol, y.device)
         if y.numel() == 0:
             return torch.zeros(0, dtype=torch.float32, device=y.device)
@@ -106,4 +108,7 @@ class QAMModem:
 
     def describe(self) -> dict:
         """Provenance fields for results rows."""
-        return {"modem": "sionna.phy.mapping Mapper/Demapper (Gray QAM, unit energy)", "demapping": self.demapping}
+        return {
+            "modem": "sionna.phy.mapping Mapper/Demapper (Gray QAM, unit energy)",
+            "demapping": self.demapping,
+        }

@@ -28,10 +28,22 @@ class Dataset:
 
     name = "dataset"
 
-    def __init__(self, limit: int | None = None) -> None:
-        if limit is not None and (not isinstance(limit, int) or isinstance(limit, bool) or limit < 1):
-            raise ConfigError(f"dataset.limit must be a positive whole number or null, got {limit!r}")
+    def __init__(self, limit: int | None = None, max_side: int | None = None) -> None:
+        for key, value in (("limit", limit), ("max_side", max_side)):
+            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+                raise ConfigError(f"dataset.{key} must be a positive whole number or null, got {value!r}")
         self.limit = limit
+        self.max_side = max_side
+
+    def _fit(self, img):
+        """Resize (Lanczos) so the long side is at most ``max_side``; smaller images stay as they are."""
+        from PIL import Image
+
+        if not self.max_side or max(img.size) <= self.max_side:
+            return img
+        scale = self.max_side / max(img.size)
+        size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
+        return img.resize(size, Image.Resampling.LANCZOS)
 
     def load(self) -> list[ImageRecord]:
         raise NotImplementedError
@@ -55,8 +67,8 @@ class ImageFolder(Dataset):
     """
 
     def __init__(self, path: str | None = None, env: str = "TESTBED_DATA", limit: int | None = None,
-                 name: str = "folder") -> None:
-        super().__init__(limit)
+                 name: str = "folder", max_side: int | None = None) -> None:
+        super().__init__(limit, max_side)
         self.name = name
         self.env = env
         raw = path if path not in (None, "") else os.environ.get(env)
@@ -89,6 +101,10 @@ class ImageFolder(Dataset):
         for path in self.files():
             try:
                 rgb = read_image(path)
+                if self.max_side:
+                    from PIL import Image
+
+                    rgb = to_rgb8(self._fit(Image.fromarray(rgb)))
             except Exception as err:  # any decoder failure is a bad file
                 bad.append(f"  {path}: {type(err).__name__}: {err}")
                 continue
@@ -101,7 +117,7 @@ class ImageFolder(Dataset):
         return records
 
     def describe(self) -> dict:
-        return {"dataset": self.name, "dataset_path": str(self.path)}
+        return {"dataset": self.name, "dataset_path": str(self.path), "max_side": self.max_side}
 
 
 class EmbeddedImages(Dataset):
@@ -111,23 +127,18 @@ class EmbeddedImages(Dataset):
 
     def __init__(self, names: Sequence[str] = EMBEDDED_NAMES, limit: int | None = None,
                  max_side: int | None = None) -> None:
-        super().__init__(limit)
+        super().__init__(limit, max_side)
         unknown = [n for n in names if n not in EMBEDDED_NAMES]
         if unknown:
             raise ConfigError(f"dataset.names: unknown embedded image(s) {unknown}; choose from {EMBEDDED_NAMES}")
         self.names = list(names)[: limit] if limit else list(names)
-        self.max_side = max_side
 
     def load(self) -> list[ImageRecord]:
         from PIL import Image
 
         records = []
         for name in self.names:
-            img = Image.open(_embedded_file(name))
-            if self.max_side and max(img.size) > self.max_side:
-                scale = self.max_side / max(img.size)
-                size = (max(1, round(img.width * scale)), max(1, round(img.height * scale)))
-                img = img.resize(size, Image.Resampling.LANCZOS)
+            img = self._fit(Image.open(_embedded_file(name)))
             records.append(_record(f"skimage:{name}", to_rgb8(img)))
         return records
 

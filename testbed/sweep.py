@@ -68,6 +68,9 @@ def build(cfg: DictConfig) -> SweepSetup:
 
 def run_sweep(cfg: DictConfig, out_dir: str | Path) -> Path:
     """Run (or resume) the sweep of ``cfg`` into ``out_dir``; returns the results file."""
+    threads = cfg.get("threads", None)
+    if threads:
+        torch.set_num_threads(int(threads))
     setup = build(cfg)
     out_dir = Path(out_dir)
     store = ResultsStore(out_dir, list(setup.metrics))

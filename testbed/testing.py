@@ -1,0 +1,85 @@
+"""The plugin contract: checks every codec, channel, metric and dataset must pass.
+
+Out-of-tree plugins call these from their own tests (``from testbed.testing import check_codec``);
+the project's suite runs every option of every config group through them.
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+
+from testbed.channel import Channel
+from testbed.codec import Codec, ImageRecord, Reception
+from testbed.datasets import EmbeddedImages
+from testbed.metric import Metric
+from testbed.metrics.psnr import psnr
+from testbed.seeding import make_generator
+
+#: SNR used as a practically noiseless channel (dB).
+NOISELESS_SNR_DB = 60.0
+
+
+def tiny_image(max_side: int = 64) -> ImageRecord:
+    """A small real photograph (scikit-image's astronaut, resized) for round trips."""
+    return EmbeddedImages(names=["astronaut"], max_side=max_side).load()[0]
+
+
+def _generators(codec: Codec, channel: Channel, snr: float, cbr: float):
+    return lambda record, *salt: make_generator(0, record.image_id, codec.name, channel.name, snr, cbr, *salt)
+
+
+def _check_reception(rec: Reception, record: ImageRecord, cbr: float) -> None:
+    assert isinstance(rec, Reception), f"transmit must return Reception objects, got {type(rec)}"
+    assert rec.image.shape == record.pixels.shape, "reconstruction must have the input's shape [3, H, W]"
+    assert rec.image.dtype == torch.float32
+    assert float(rec.image.min()) >= 0.0 and float(rec.image.max()) <= 1.0, "images live in [0, 1]"
+    assert 0 <= rec.channel_uses <= math.floor(cbr * record.num_values), "channel uses exceed the CBR budget"
+
+
+def check_codec(codec: Codec, channel: Channel, cbr: float = 1.0, min_psnr_db: float = 20.0) -> list[Reception]:
+    """Round trip on a tiny image over a noiseless channel (high PSNR, budget kept, one reception per
+    variant), then the failure path at a hopeless SNR (fallback image, ``decode_failed``, no raise)."""
+    codec.check()
+    record = tiny_image()
+    out = codec.transmit([record], channel, NOISELESS_SNR_DB, cbr, _generators(codec, channel, NOISELESS_SNR_DB, cbr))
+    assert len(out) == 1 and [r.mcs for r in out[0]] == codec.variants(), "one reception per variant"
+    for rec in out[0]:
+        _check_reception(rec, record, cbr)
+        assert not rec.decode_failed, f"{codec.name}: noiseless transmission failed ({rec.extra})"
+        value = psnr(rec.image[None], record.pixels[None]).item()
+        assert value >= min_psnr_db, f"{codec.name}: noiseless PSNR {value:.1f} dB < {min_psnr_db} dB"
+    hopeless = codec.transmit([record], channel, -30.0, 1e-4, _generators(codec, channel, -30.0, 1e-4))
+    for rec in hopeless[0]:
+        _check_reception(rec, record, 1e-4)
+    return out[0]
+
+
+def check_channel(channel: Channel, num_symbols: int = 4096) -> None:
+    """Unit-energy symbols through at a very high SNR come back (after CSI) unchanged; seeded draws."""
+    g = torch.Generator().manual_seed(0)
+    x = torch.polar(torch.ones(num_symbols), 2 * math.pi * torch.rand(num_symbols, generator=g)).to(torch.complex64)
+    a = channel(x, NOISELESS_SNR_DB, make_generator("contract"))
+    b = channel(x, NOISELESS_SNR_DB, make_generator("contract"))
+    assert a.y.shape == x.shape and a.y.dtype == torch.complex64
+    assert torch.equal(a.y, b.y), "the same generator seed must give the same output"
+    if a.h is not None:  # the receiver knows h: y must be h * x
+        assert torch.allclose(a.y, a.h * x, atol=1e-2), "noiseless channel must give y = h x"
+    elif getattr(channel, "csi", None) is None:  # no fading: y must be x
+        assert torch.allclose(a.y, x, atol=1e-2), "noiseless channel must return the input"
+    assert a.no == 10 ** (-NOISELESS_SNR_DB / 10)
+    assert channel.capacity_per_use(10.0) > 0
+
+
+def check_metric(metric: Metric) -> None:
+    """Per-image scores ``[N]``; identical images score at least as well as a noisy copy."""
+    metric.check()
+    record = tiny_image(max_side=192)
+    target = torch.stack([record.pixels, record.pixels.flip(-1)])
+    noisy = (target + 0.1 * torch.randn(target.shape, generator=torch.Generator().manual_seed(0))).clamp(0, 1)
+    same, worse = metric.score(target, target), metric.score(noisy, target)
+    assert same.shape == (2,) and worse.shape == (2,)
+    better = same >= worse if metric.higher_is_better else same <= worse
+    assert bool(better.all()), f"{metric.name}: identical images must score at least as well as noisy ones"
+    assert isinstance(metric.describe(), dict)
