@@ -104,8 +104,8 @@ class Separation(Codec):
 
     def _send(self, index, record, mcs: MCS, quality, data: bytes, channel, snr_db, generator) -> _Pending:
         plan = self.fec.plan(8 * len(data), mcs.code_rate)
-        info = torch.zeros(plan.num_codewords * plan.k)
-        info[: 8 * len(data)] = bytes_to_bits(data)
+        info = torch.zeros(plan.num_codewords * plan.k, device=self.device)
+        info[: 8 * len(data)] = bytes_to_bits(data).to(self.device)
         coded = self.fec.encode(info.view(plan.num_codewords, plan.k), plan).reshape(-1)
         symbols = self.modem.modulate(coded, mcs.bits_per_symbol)
         received = channel(symbols, snr_db, generator)
@@ -115,7 +115,7 @@ class Separation(Codec):
     def _receive(self, record: ImageRecord, p: _Pending, bits: torch.Tensor) -> Reception:
         payload = 8 * len(p.data)
         sent = bytes_to_bits(p.data)
-        got = bits.reshape(-1)[:payload]
+        got = bits.reshape(-1)[:payload].cpu()
         bit_errors = int((got != sent).sum())
         extra = {"bit_errors": bit_errors, "codewords": p.plan.num_codewords, "k": p.plan.k, "n": p.plan.n}
         h, w = record.pixels.shape[-2:]

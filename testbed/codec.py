@@ -84,6 +84,8 @@ class Codec(ABC):
     name: str = "codec"
     #: how the MCS column should be read: ``fixed``, ``table`` (plot the envelope) or ``none``.
     mcs_policy: str = "none"
+    #: where the codec's tensors live; the runner sets it from the ``device`` setting.
+    device: torch.device = torch.device("cpu")
 
     def check(self) -> None:
         """Raise :class:`testbed.errors.ConfigError` if the codec cannot run (before any work)."""

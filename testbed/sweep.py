@@ -19,6 +19,7 @@ from tqdm import tqdm
 
 from testbed import __version__
 from testbed.codec import Codec, ImageRecord, Reception
+from testbed.device import resolve_device, use_device
 from testbed.images import tensor_to_rgb8
 from testbed.plugins import instantiate
 from testbed.provenance import code_version
@@ -42,11 +43,14 @@ class SweepSetup:
     hashes: dict
     seed: int
     save_images: int
+    device: torch.device
 
 
 def build(cfg: DictConfig) -> SweepSetup:
     """Validate the config and build every plugin; raises before any transmission."""
     grid = parse_grid(cfg)
+    device = resolve_device(cfg.get("device", "auto"))
+    use_device(device)
     nodes = {g: plugin_nodes(cfg, g) for g in ("codec", "channel", "metric")}
     codecs = {n: instantiate(c) for n, c in nodes["codec"].items()}
     channels = {n: instantiate(c) for n, c in nodes["channel"].items()}
@@ -54,6 +58,7 @@ def build(cfg: DictConfig) -> SweepSetup:
     for group in (codecs, channels, metrics):
         for name, obj in group.items():
             obj.name = name
+            obj.device = device
             if hasattr(obj, "check"):
                 obj.check()
     dataset = instantiate(cfg.dataset)
@@ -63,7 +68,7 @@ def build(cfg: DictConfig) -> SweepSetup:
     hashes = {(c, h): config_fingerprint(nodes["codec"][c], nodes["channel"][h], shared)
               for c in codecs for h in channels}
     return SweepSetup(grid, records, dataset.describe(), codecs, channels, metrics, hashes, seed,
-                      int(cfg.get("save_images", 0) or 0))
+                      int(cfg.get("save_images", 0) or 0), device)
 
 
 def run_sweep(cfg: DictConfig, out_dir: str | Path) -> Path:
@@ -118,7 +123,8 @@ def _run_point(setup: SweepSetup, point, todo: list[ImageRecord], store, out_dir
     channel = setup.channels[channel_name]
 
     def generator_for(record: ImageRecord, *salt) -> torch.Generator:
-        return make_generator(setup.seed, record.image_id, codec_name, channel_name, snr, cbr, rep, *salt)
+        return make_generator(setup.seed, record.image_id, codec_name, channel_name, snr, cbr, rep, *salt,
+                              device=setup.device)
 
     receptions = codec.transmit(todo, channel, snr, cbr, generator_for)
     provenance = {"codec": codec.describe(), "channel": channel.describe(), "dataset": setup.dataset_info,
@@ -139,7 +145,7 @@ def _run_point(setup: SweepSetup, point, todo: list[ImageRecord], store, out_dir
 
 def _row(setup, record: ImageRecord, rec: Reception, key: dict, codec: Codec, provenance: str) -> dict:
     target = record.pixels.unsqueeze(0)
-    pred = rec.image.unsqueeze(0).to(target.dtype)
+    pred = rec.image.detach().cpu().unsqueeze(0).to(target.dtype)
     row = dict(key)
     row.update(
         dataset=setup.dataset_info.get("dataset"), mcs_policy=codec.mcs_policy,

@@ -30,3 +30,11 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 600) -> subpro
     env = dict(os.environ, PYTHONWARNINGS="ignore")
     return subprocess.run([sys.executable, "-m", "testbed.cli", *args], capture_output=True, text=True,
                           cwd=cwd, timeout=timeout, env=env)
+
+
+@pytest.fixture(autouse=True, scope="session")
+def _cpu_only():
+    """The suite runs on the CPU even where a GPU is visible (Sionna would default to it)."""
+    from sionna.phy import config
+
+    config.device = "cpu"
