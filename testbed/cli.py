@@ -37,12 +37,26 @@ def _hydra_app(cfg) -> None:
         log.info("results: %s; %d figure files in %s", results, len(written), out_dir / "plots")
 
 
+def check_group_choices(argv: list[str]) -> None:
+    """Answer a misspelt ``group=name`` override with the closest options, before Hydra starts."""
+    from testbed.plugins import GROUPS, check_choice
+
+    for arg in argv:
+        key, sep, value = arg.lstrip("+~").partition("=")
+        if not sep or key not in GROUPS or not value or value == "null":
+            continue
+        for name in value.strip("[]").split(","):
+            if name.strip():
+                check_choice(key, name.strip())
+
+
 def run_hydra(argv: list[str]) -> int:
     """Run the Hydra app with ``argv`` as its command line."""
     import hydra
 
     from testbed.plugins import extra_config_roots
 
+    check_group_choices(argv)
     roots = extra_config_roots()
     if roots:  # out-of-tree plugin configs, declared through the testbed.configs entry point
         argv = argv + [f"hydra.searchpath=[{','.join(roots)}]"]

@@ -55,3 +55,11 @@ def test_plot_command_draws_from_results_files(tmp_path):
     names = {p.name for p in (tmp_path / "figs").iterdir()}
     assert {"psnr_vs_snr_cbr0.125.png", "psnr_vs_cbr_snr10dB.pdf", "ms_ssim_vs_snr_cbr0.25.png"} <= names
     assert any(n.startswith("grid_") for n in names)
+
+
+def test_multirun_gives_one_run_per_job(tmp_path):
+    res = run_cli("-m", *TINY, "codec=bpg_capacity", "channel=[awgn]", "snr_db=[5]", "cbr=[0.25]", "seed=0,1",
+                  f"hydra.sweep.dir={tmp_path}")
+    assert res.returncode == 0, res.stderr
+    runs = sorted(p.parent.name for p in tmp_path.glob("*/results.csv"))
+    assert len(runs) == 2 and all("seed=" in r for r in runs)
