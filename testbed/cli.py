@@ -54,12 +54,10 @@ def run_hydra(argv: list[str]) -> int:
     """Run the Hydra app with ``argv`` as its command line."""
     import hydra
 
-    from testbed.plugins import extra_config_roots
+    from testbed.plugins import searchpath_override
 
     check_group_choices(argv)
-    roots = extra_config_roots()
-    if roots:  # out-of-tree plugin configs, declared through the testbed.configs entry point
-        argv = argv + [f"hydra.searchpath=[{','.join(roots)}]"]
+    argv = argv + searchpath_override()  # out-of-tree plugin configs (testbed.configs entry point)
     app = hydra.main(version_base="1.3", config_path="pkg://testbed.experiments", config_name="config")(_hydra_app)
     saved = sys.argv
     sys.argv = [saved[0]] + argv

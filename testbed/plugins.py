@@ -4,6 +4,13 @@ The catalogue is the config tree itself: a plugin exists when a YAML file with a
 exists in a group folder (``codec/``, ``channel/``, ``metric/``, ``dataset/``, ``experiment/``) of
 the config root or of an out-of-tree package registered under the ``testbed.configs`` entry
 point. There is no second name table.
+
+Out-of-tree config folders reach Hydra as a ``hydra.searchpath`` override that the CLI adds
+(:func:`searchpath_override`; compose-API users pass it too). DESIGN.md names a Hydra
+search-path plugin for this; Hydra discovers those by walking the ``hydra_plugins`` namespace
+package, which setuptools' editable installs (``pip install -e .`` with our ``package-dir``
+mapping) expose only through an import hook that the walk does not see, so the plugin would work
+in wheels but silently not in development checkouts.
 """
 
 from __future__ import annotations
@@ -35,6 +42,12 @@ def extra_config_roots() -> list[str]:
         value = ep.value  # "package.module" or "pkg://package.configs" or "file://..."
         roots.append(value if "://" in value else f"pkg://{value}")
     return roots
+
+
+def searchpath_override() -> list[str]:
+    """``["hydra.searchpath=[...]"]`` for the declared out-of-tree config folders (or ``[]``)."""
+    roots = extra_config_roots()
+    return [f"hydra.searchpath=[{','.join(roots)}]"] if roots else []
 
 
 def _group_dirs(group: str) -> list[Path]:
