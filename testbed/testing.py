@@ -7,12 +7,15 @@ the project's suite runs every option of every config group through them.
 from __future__ import annotations
 
 import math
+from typing import Sequence
 
+import numpy as np
 import torch
 
 from testbed.channel import Channel
-from testbed.codec import Codec, ImageRecord, Reception
+from testbed.codec import Codec, ImageRecord, Reception, SourceCodec
 from testbed.datasets import EmbeddedImages
+from testbed.images import rgb8_to_tensor
 from testbed.metric import Metric
 from testbed.metrics.psnr import psnr
 from testbed.seeding import make_generator
@@ -54,6 +57,51 @@ def check_codec(codec: Codec, channel: Channel, cbr: float = 1.0, min_psnr_db: f
     for rec in hopeless[0]:
         _check_reception(rec, record, 1e-4)
     return out[0]
+
+
+def check_source_codec(source: SourceCodec, image: np.ndarray, qualities: Sequence[float]) -> list[float]:
+    """Round trips at increasing ``qualities``: right shape and dtype, files and PSNR (dB) that grow.
+
+    Returns the PSNR of each quality. ``image`` is ``uint8 [H, W, 3]``.
+    """
+    h, w, _ = image.shape
+    sizes, scores = [], []
+    for quality in qualities:
+        blob = source.encode(image, quality)
+        out = source.decode(blob, h, w)
+        assert out.shape == (h, w, 3) and out.dtype == np.uint8, f"{source.name}: decode gave {out.shape} {out.dtype}"
+        sizes.append(len(blob))
+        scores.append(psnr(rgb8_to_tensor(out)[None], rgb8_to_tensor(image)[None]).item())
+    assert sizes == sorted(sizes), f"{source.name}: file sizes {sizes} do not grow with quality"
+    assert scores == sorted(scores), f"{source.name}: PSNR {scores} does not grow with quality"
+    return scores
+
+
+def check_corrupt_streams(source: SourceCodec, image: np.ndarray, qualities: Sequence[float], trials: int = 60,
+                          protect_bytes: int = 0, seed: int = 2024) -> tuple[int, int]:
+    """Bit flips (and truncation every 4th trial) in real files: decoding must return the right
+    shape or raise ``ValueError``, never anything else, never hang. Odd trials leave the first
+    ``protect_bytes`` intact (a header). Returns (decoded, refused) counts."""
+    h, w, _ = image.shape
+    rng = np.random.default_rng(seed)
+    decoded = refused = 0
+    for quality in qualities:
+        clean = np.unpackbits(np.frombuffer(source.encode(image, quality), dtype=np.uint8))
+        for trial in range(trials):
+            bits = clean.copy()
+            lowest = 8 * protect_bytes if trial % 2 else 0
+            bits[rng.integers(lowest, bits.size, rng.integers(1, 40))] ^= 1
+            corrupt = np.packbits(bits).tobytes()
+            if trial % 4 == 0:
+                corrupt = corrupt[: rng.integers(0, len(corrupt))]
+            try:
+                out = source.decode(corrupt, h, w)
+            except ValueError:
+                refused += 1
+                continue
+            assert out.shape == (h, w, 3) and out.dtype == np.uint8
+            decoded += 1
+    return decoded, refused
 
 
 def check_channel(channel: Channel, num_symbols: int = 4096) -> None:

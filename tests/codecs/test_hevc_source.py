@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 from skimage import data, transform
 
+from testbed.testing import check_corrupt_streams, check_source_codec
 from testbed.codecs.hevc_source import (
     HEADER_BYTES,
     HEVCIntraSource,
@@ -39,16 +40,7 @@ def test_qualities_are_qp_51_down_to_0() -> None:
 
 @pytest.mark.parametrize("chroma", ["420", "444"])
 def test_round_trip_and_psnr_grows_with_quality(image: np.ndarray, chroma: str) -> None:
-    src = HEVCIntraSource(chroma=chroma)
-    sizes, scores = [], []
-    for qp in (45, 30, 15):
-        blob = src.encode(image, qp)
-        out = src.decode(blob, H, W)
-        assert out.shape == (H, W, 3) and out.dtype == np.uint8
-        sizes.append(len(blob))
-        scores.append(psnr(image, out))
-    assert sizes == sorted(sizes)
-    assert scores == sorted(scores)
+    scores = check_source_codec(HEVCIntraSource(chroma=chroma), image, (45, 30, 15))
     assert scores[-1] > 33
 
 
@@ -115,24 +107,7 @@ def test_garbage_header_raises_quickly(image: np.ndarray) -> None:
 
 def test_bit_flips_and_truncation_never_hang(image: np.ndarray) -> None:
     src = HEVCIntraSource()
-    rng = np.random.default_rng(2024)
-    decoded = failed = 0
-    for qp in (40, 20):
-        clean = np.unpackbits(np.frombuffer(src.encode(image, qp), dtype=np.uint8))
-        for trial in range(60):
-            bits = clean.copy()
-            lowest = 8 * HEADER_BYTES if trial % 2 else 0  # half the trials keep the header intact
-            bits[rng.integers(lowest, bits.size, rng.integers(1, 40))] ^= 1
-            corrupt = np.packbits(bits).tobytes()
-            if trial % 4 == 0:
-                corrupt = corrupt[: rng.integers(0, len(corrupt))]
-            try:
-                out = src.decode(corrupt, H, W)
-            except ValueError:
-                failed += 1
-                continue
-            assert out.shape == (H, W, 3) and out.dtype == np.uint8
-            decoded += 1
+    decoded, failed = check_corrupt_streams(src, image, (40, 20), protect_bytes=HEADER_BYTES)
     assert decoded > 0 and failed > 0
 
 

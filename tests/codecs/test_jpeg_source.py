@@ -8,6 +8,7 @@ from PIL import ImageFile
 from skimage import data, transform
 
 from testbed.codecs.jpeg_source import JPEGSource
+from testbed.testing import check_corrupt_streams, check_source_codec
 
 H, W = 64, 96
 
@@ -18,9 +19,6 @@ def image() -> np.ndarray:
     return (transform.resize(data.astronaut(), (H, W), anti_aliasing=True) * 255).round().astype(np.uint8)
 
 
-def psnr(a: np.ndarray, b: np.ndarray) -> float:
-    mse = np.mean((a.astype(np.float64) - b.astype(np.float64)) ** 2)
-    return float(10 * np.log10(255.0**2 / mse))
 
 
 def test_qualities_are_1_to_95() -> None:
@@ -34,16 +32,7 @@ def test_encode_is_complete_jfif(image: np.ndarray) -> None:
 
 
 def test_round_trip_and_psnr_grows_with_quality(image: np.ndarray) -> None:
-    src = JPEGSource()
-    sizes, scores = [], []
-    for q in (5, 30, 70, 95):
-        blob = src.encode(image, q)
-        out = src.decode(blob, H, W)
-        assert out.shape == (H, W, 3) and out.dtype == np.uint8
-        sizes.append(len(blob))
-        scores.append(psnr(image, out))
-    assert sizes == sorted(sizes)
-    assert scores == sorted(scores)
+    scores = check_source_codec(JPEGSource(), image, (5, 30, 70, 95))
     assert scores[-1] > 30
 
 
@@ -87,23 +76,7 @@ def test_truncated_stream_decodes_partially_without_global_side_effect(image: np
 
 def test_bit_flips_never_hang_and_raise_or_return_right_shape(image: np.ndarray) -> None:
     src = JPEGSource()
-    rng = np.random.default_rng(1234)
-    decoded = failed = 0
-    for q in (10, 60, 95):
-        clean = np.unpackbits(np.frombuffer(src.encode(image, q), dtype=np.uint8))
-        for trial in range(60):
-            bits = clean.copy()
-            bits[rng.integers(0, bits.size, rng.integers(1, 40))] ^= 1
-            corrupt = np.packbits(bits).tobytes()
-            if trial % 4 == 0:
-                corrupt = corrupt[: rng.integers(0, len(corrupt))]
-            try:
-                out = src.decode(corrupt, H, W)
-            except ValueError:
-                failed += 1
-                continue
-            assert out.shape == (H, W, 3) and out.dtype == np.uint8
-            decoded += 1
+    decoded, failed = check_corrupt_streams(src, image, (10, 60, 95))
     assert decoded > 0 and failed > 0
 
 
