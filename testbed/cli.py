@@ -4,6 +4,7 @@
   ``experiment=<preset>``), then draws its plots and image grid into the run directory.
 * ``testbed list [group]`` lists the codecs, channels, metrics, datasets and experiment presets.
 * ``testbed plot RESULTS.csv|RUN_DIR ... [--out DIR]`` draws figures from any results files.
+* ``testbed waterfall --k K --n N --modulation qpsk --ebno 0 1 2`` draws a BER/BLER waterfall.
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from pathlib import Path
 from testbed.errors import TestbedError
 
 log = logging.getLogger("testbed")
-SUBCOMMANDS = ("list", "plot")
+SUBCOMMANDS = ("list", "plot", "waterfall")
 
 
 def _hydra_app(cfg) -> None:
@@ -104,6 +105,9 @@ def _parser() -> argparse.ArgumentParser:
     p_plot.add_argument("--metric", action="append", help="only this metric (repeatable)")
     p_plot.add_argument("--format", action="append", default=None, choices=["png", "pdf", "svg"])
     p_plot.set_defaults(func=_plot)
+    from testbed.waterfall import add_parser
+
+    add_parser(sub)
     return parser
 
 
