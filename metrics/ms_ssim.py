@@ -54,27 +54,35 @@ def _filter(x: torch.Tensor, window: torch.Tensor) -> torch.Tensor:
 
 
 def _ssim_terms(x: torch.Tensor, y: torch.Tensor, window: torch.Tensor, data_range: float):
-    """Per-image, per-channel SSIM and contrast-structure means, each ``[N, C]``."""
+    """Per-image, per-channel SSIM and contrast-structure means, each ``[N, C]``.
+
+    The five local moments are filtered in one grouped convolution (x, y, x^2, y^2, xy stacked).
+    """
     c1, c2 = (K1 * data_range) ** 2, (K2 * data_range) ** 2
-    mu_x, mu_y = _filter(x, window), _filter(y, window)
-    sxx = _filter(x * x, window) - mu_x**2
-    syy = _filter(y * y, window) - mu_y**2
-    sxy = _filter(x * y, window) - mu_x * mu_y
+    c = x.shape[1]
+    moments = _filter(torch.cat([x, y, x * x, y * y, x * y], dim=1), window)
+    mu_x, mu_y, exx, eyy, exy = torch.split(moments, c, dim=1)
+    sxx = exx - mu_x**2
+    syy = eyy - mu_y**2
+    sxy = exy - mu_x * mu_y
     cs_map = (2 * sxy + c2) / (sxx + syy + c2)
     ssim_map = (2 * mu_x * mu_y + c1) / (mu_x**2 + mu_y**2 + c1) * cs_map
     return ssim_map.flatten(2).mean(-1), cs_map.flatten(2).mean(-1)
 
 
 def ms_ssim(preds: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """MS-SSIM per image, ``[N]`` float64, of ``[N, 3, H, W]`` images in [0, 1] (8-bit-quantised)."""
+    """MS-SSIM per image, ``[N]`` float64, of ``[N, 3, H, W]`` images in [0, 1] (8-bit-quantised).
+
+    Filtering runs in float32 (as the reference does); the scale products in float64.
+    """
     if preds.shape != target.shape:
         raise ValueError(f"ms_ssim: shapes differ, {tuple(preds.shape)} vs {tuple(target.shape)}")
-    x = quantize_8bit(preds).double()
-    y = quantize_8bit(target).double()
+    x = quantize_8bit(preds).float()
+    y = quantize_8bit(target).float()
     scales = usable_scales(x.shape[-2], x.shape[-1])
     weights = torch.tensor(SCALE_WEIGHTS[:scales], dtype=torch.float64)
     weights = weights / weights.sum()
-    window = _gaussian_window(torch.float64)
+    window = _gaussian_window(torch.float32).to(x.device)
     factors = []
     for level in range(scales):
         ssim, cs = _ssim_terms(x, y, window, 255.0)
@@ -85,7 +93,7 @@ def ms_ssim(preds: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
             pad = (x.shape[-2] % 2, x.shape[-1] % 2)  # zero padding on odd sizes, as the reference
             x = F.avg_pool2d(x, 2, padding=pad)
             y = F.avg_pool2d(y, 2, padding=pad)
-    stacked = torch.stack(factors, dim=0)  # [S, N, C]
+    stacked = torch.stack(factors, dim=0).double()  # [S, N, C]
     per_channel = torch.prod(stacked ** weights.view(-1, 1, 1), dim=0)
     return per_channel.mean(dim=1)
 
