@@ -20,6 +20,7 @@ from tqdm import tqdm
 from testbed import __version__
 from testbed.codec import Codec, ImageRecord, Reception
 from testbed.device import resolve_device, use_device
+from testbed.errors import ConfigError
 from testbed.images import tensor_to_rgb8
 from testbed.plugins import instantiate
 from testbed.provenance import code_version
@@ -90,10 +91,9 @@ def run_sweep(cfg: DictConfig, out_dir: str | Path) -> Path:
         todo = [r for r in setup.records if not _done(store, setup, r, point)]
         bar.update(len(setup.records) - len(todo))
         if todo:
-            rows = _run_point(setup, point, todo, store, out_dir)
-            store.append(rows)
+            bar.set_postfix_str(f"{point[0]}/{point[1]} cbr={point[2]:.4g} snr={point[3]:g}", refresh=False)
+            store.append(_run_point(setup, point, todo, store, out_dir))
             bar.update(len(todo))
-        bar.set_postfix_str(f"{point[0]}/{point[1]} cbr={point[2]:.4g} snr={point[3]:g}")
     bar.close()
     log.info("sweep finished: %d rows in %s (%.1f s)", len(store), store.path, time.perf_counter() - started)
     return store.path
@@ -107,8 +107,6 @@ def _done(store: ResultsStore, setup: SweepSetup, record: ImageRecord, point) ->
         if row is None:
             return False
         if row.get("config_hash") != setup.hashes[(codec, channel)]:
-            from testbed.errors import ConfigError
-
             raise ConfigError(
                 f"{store.path} already holds {codec}/{channel} rows made with other settings "
                 f"(config hash {row.get('config_hash')} vs {setup.hashes[(codec, channel)]}): "
