@@ -22,6 +22,8 @@ from testbed.codecs.qam import QAMModem
 from testbed.errors import ConfigError
 from testbed.seeding import make_generator
 
+from .ldpc_helpers import CountingDecoder
+
 ITERATIONS = 20
 #: (k, n, bits per symbol, 4 Eb/N0 points across Sionna's waterfall (BLER ~0.5..3e-3), frames)
 CODES = {
@@ -228,16 +230,6 @@ def test_graph_matches_sionna_pruned_graph() -> None:
 
 
 # ---------------------------------------------------------------------------------- batching
-class _CountingDecoder:
-    def __init__(self, inner) -> None:
-        self.inner, self.calls = inner, []
-
-    def __call__(self, llr):
-        self.calls.append(llr.shape[0])
-        return self.inner(llr)
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
 
 
 def test_decode_batch_several_groups() -> None:
@@ -255,7 +247,7 @@ def test_decode_batch_several_groups() -> None:
     for plan, llr in items:
         separate.append(fec.decode(llr, plan))
         separate_iters.append(fec.last_iterations[0])
-    counters = {key: _CountingDecoder(dec) for key, (_, dec) in fec._coders.items()}
+    counters = {key: CountingDecoder(dec) for key, (_, dec) in fec._coders.items()}
     fec._coders = {key: (enc, counters[key]) for key, (enc, _) in fec._coders.items()}
     batched = fec.decode_batch(items)
     assert len(counters) == 3 and all(len(c.calls) == 1 for c in counters.values())  # one call per (k, n)

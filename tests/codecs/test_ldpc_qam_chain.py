@@ -18,6 +18,8 @@ from testbed.codecs.qam import QAMModem
 from testbed.errors import ConfigError
 from testbed.seeding import make_generator
 
+from .ldpc_helpers import CountingDecoder
+
 
 def _bits(shape, *seed_parts) -> torch.Tensor:
     return torch.randint(0, 2, shape, generator=make_generator("test-ldpc", *seed_parts)).float()
@@ -188,16 +190,6 @@ def test_rayleigh_fast_fading_16qam(csi: str) -> None:
 
 
 # ---------------------------------------------------------------------------------- (e) batching
-class _CountingDecoder:
-    def __init__(self, inner) -> None:
-        self.inner, self.calls = inner, []
-
-    def __call__(self, llr):
-        self.calls.append(llr.shape[0])
-        return self.inner(llr)
-
-    def __getattr__(self, name):
-        return getattr(self.inner, name)
 
 
 def test_decode_batch_equals_separate_decodes() -> None:
@@ -212,7 +204,7 @@ def test_decode_batch_equals_separate_decodes() -> None:
         items.append((plan, llr.view(plan.num_codewords, plan.n)))
         truths.append(bits)
     separate = [fec.decode(llr, plan) for plan, llr in items]
-    counters = {key: _CountingDecoder(dec) for key, (_, dec) in fec._coders.items()}
+    counters = {key: CountingDecoder(dec) for key, (_, dec) in fec._coders.items()}
     fec._coders = {key: (enc, counters[key]) for key, (enc, _) in fec._coders.items()}
     batched = fec.decode_batch(items)
     for (plan, _), a, b in zip(items, separate, batched):
