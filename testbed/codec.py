@@ -105,6 +105,10 @@ class Codec(ABC):
         """The ``mcs`` labels of the receptions returned per image (they key the result rows)."""
         return ["none"]
 
+    def supported_cbrs(self) -> list[float] | None:
+        """The CBRs this codec can send (a trained model has one), or ``None`` for any."""
+        return None
+
     def describe(self) -> dict:
         """Provenance recorded in every row (backend, version, weights file...)."""
         return {"codec_backend": type(self).__module__ + "." + type(self).__name__}

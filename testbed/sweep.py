@@ -62,6 +62,8 @@ def build(cfg: DictConfig) -> SweepSetup:
             obj.device = device
             if hasattr(obj, "check"):
                 obj.check()
+    for name, codec in codecs.items():
+        _check_cbrs(name, codec, grid.cbr)
     dataset = instantiate(cfg.dataset)
     records = dataset.load()
     seed = int(cfg.get("seed", 0))
@@ -70,6 +72,19 @@ def build(cfg: DictConfig) -> SweepSetup:
               for c in codecs for h in channels}
     return SweepSetup(grid, records, dataset.describe(), codecs, channels, metrics, hashes, seed,
                       int(cfg.get("save_images", 0) or 0), device)
+
+
+def _check_cbrs(name: str, codec: Codec, cbrs) -> None:
+    """A codec that sends fixed CBRs (a trained model) must support every CBR of the grid."""
+    supported = codec.supported_cbrs()
+    if supported is None:
+        return
+    missing = [c for c in cbrs if not any(abs(c - s) <= 0.01 * s for s in supported)]
+    if missing:
+        raise ConfigError(
+            f"codec {name} cannot send CBR {', '.join(f'{c:.4g}' for c in missing)}: it supports "
+            f"{', '.join(f'{s:.4g}' for s in supported)} (pick those CBRs or another checkpoint)"
+        )
 
 
 def run_sweep(cfg: DictConfig, out_dir: str | Path) -> Path:

@@ -24,9 +24,9 @@ from testbed.seeding import make_generator
 NOISELESS_SNR_DB = 60.0
 
 
-def tiny_image(max_side: int = 64) -> ImageRecord:
-    """A small real photograph (scikit-image's astronaut, resized) for round trips."""
-    return EmbeddedImages(names=["astronaut"], max_side=max_side).load()[0]
+def tiny_image(max_side: int = 64, name: str = "astronaut") -> ImageRecord:
+    """A small real photograph (one of scikit-image's, resized) for round trips."""
+    return EmbeddedImages(names=[name], max_side=max_side).load()[0]
 
 
 def _generators(codec: Codec, channel: Channel, snr: float, cbr: float):
@@ -45,7 +45,9 @@ def check_codec(codec: Codec, channel: Channel, cbr: float = 1.0, min_psnr_db: f
     """Round trip on a tiny image over a noiseless channel (high PSNR, budget kept, one reception per
     variant), then the failure path at a hopeless SNR (fallback image, ``decode_failed``, no raise)."""
     codec.check()
-    record = tiny_image()
+    fixed = codec.supported_cbrs()  # a trained model sends one CBR: test it there
+    cbr = fixed[0] if fixed else cbr
+    record = tiny_image(96, "rocket")
     out = codec.transmit([record], channel, NOISELESS_SNR_DB, cbr, _generators(codec, channel, NOISELESS_SNR_DB, cbr))
     assert len(out) == 1 and [r.mcs for r in out[0]] == codec.variants(), "one reception per variant"
     for rec in out[0]:
@@ -53,9 +55,10 @@ def check_codec(codec: Codec, channel: Channel, cbr: float = 1.0, min_psnr_db: f
         assert not rec.decode_failed, f"{codec.name}: noiseless transmission failed ({rec.extra})"
         value = psnr(rec.image[None], record.pixels[None]).item()
         assert value >= min_psnr_db, f"{codec.name}: noiseless PSNR {value:.1f} dB < {min_psnr_db} dB"
-    hopeless = codec.transmit([record], channel, -30.0, 1e-4, _generators(codec, channel, -30.0, 1e-4))
+    tiny_cbr = fixed[0] if fixed else 1e-4
+    hopeless = codec.transmit([record], channel, -30.0, tiny_cbr, _generators(codec, channel, -30.0, tiny_cbr))
     for rec in hopeless[0]:
-        _check_reception(rec, record, 1e-4)
+        _check_reception(rec, record, tiny_cbr)
     return out[0]
 
 
