@@ -58,12 +58,17 @@ class LearnedJSCC(Codec):
             (only for tests of the plumbing).
         downsampling: the encoder's spatial downsampling factor.
         receiver: ``mmse`` (equalise with h when the channel gives CSI) or ``raw``.
+        rates: for a rate-adaptive model (one with ``use_rate(c)``), the latent channel counts it
+            was trained to send; each sweep CBR picks c = CBR * 6 * downsampling^2.
     """
 
     mcs_policy = "none"
 
     def __init__(self, model: nn.Module, checkpoint: str | None, downsampling: int = 4,
-                 receiver: str = "mmse") -> None:
+                 receiver: str = "mmse", rates: list[int] | None = None) -> None:
+        if rates is not None and not hasattr(model, "use_rate"):
+            raise ConfigError(f"codec rates={rates}: {type(model).__name__} is not rate-adaptive (no use_rate)")
+        self.rates = list(rates) if rates else None
         if receiver not in RECEIVERS:
             raise ConfigError(f"codec receiver must be one of {RECEIVERS}, got {receiver!r}")
         self.model = model.eval()
@@ -89,6 +94,8 @@ class LearnedJSCC(Codec):
         return self.model.latent_channels / (6 * self.downsampling**2)
 
     def supported_cbrs(self) -> list[float]:
+        if self.rates:
+            return [c / (6 * self.downsampling**2) for c in self.rates]
         return [self.cbr()]
 
     def variants(self) -> list[str]:
@@ -97,6 +104,8 @@ class LearnedJSCC(Codec):
     @torch.no_grad()
     def transmit(self, images: Sequence[ImageRecord], channel: Channel, snr_db: float, cbr: float,
                  generator_for) -> list[list[Reception]]:
+        if self.rates:
+            self.model.use_rate(round(cbr * 6 * self.downsampling**2))
         out = []
         for record in images:
             x = record.pixels[None].to(self.device)

@@ -46,7 +46,7 @@ def check_codec(codec: Codec, channel: Channel, cbr: float = 1.0, min_psnr_db: f
     variant), then the failure path at a hopeless SNR (fallback image, ``decode_failed``, no raise)."""
     codec.check()
     fixed = codec.supported_cbrs()  # a trained model sends one CBR: test it there
-    cbr = fixed[0] if fixed else cbr
+    cbr = max(fixed) if fixed else cbr
     record = tiny_image(96, "rocket")
     out = codec.transmit([record], channel, NOISELESS_SNR_DB, cbr, _generators(codec, channel, NOISELESS_SNR_DB, cbr))
     assert len(out) == 1 and [r.mcs for r in out[0]] == codec.variants(), "one reception per variant"
@@ -55,7 +55,7 @@ def check_codec(codec: Codec, channel: Channel, cbr: float = 1.0, min_psnr_db: f
         assert not rec.decode_failed, f"{codec.name}: noiseless transmission failed ({rec.extra})"
         value = psnr(rec.image[None], record.pixels[None]).item()
         assert value >= min_psnr_db, f"{codec.name}: noiseless PSNR {value:.1f} dB < {min_psnr_db} dB"
-    tiny_cbr = fixed[0] if fixed else 1e-4
+    tiny_cbr = min(fixed) if fixed else 1e-4
     hopeless = codec.transmit([record], channel, -30.0, tiny_cbr, _generators(codec, channel, -30.0, tiny_cbr))
     for rec in hopeless[0]:
         _check_reception(rec, record, tiny_cbr)

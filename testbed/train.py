@@ -68,6 +68,8 @@ def train(cfg: DictConfig, out_dir: Path) -> Path:
         gen = make_generator(tc.seed, "train", step)
         images = sampler.batch(int(tc.batch_size), gen)
         snr = torch.empty(images.shape[0]).uniform_(float(tc.snr_db.min), float(tc.snr_db.max), generator=gen)
+        if tc.get("rates"):  # rate-adaptive: a latent prefix length drawn per batch
+            model.use_rate(int(tc.rates[int(torch.randint(0, len(tc.rates), (1,), generator=gen))]))
         model.train()
         loss = F.mse_loss(forward(model, channel, images, snr, gen), images)
         optimizer.zero_grad(set_to_none=True)
@@ -78,7 +80,7 @@ def train(cfg: DictConfig, out_dir: Path) -> Path:
         bar.set_postfix_str(f"mse={loss.item():.5f}", refresh=False)
         last = state["step"] == int(tc.steps)
         if state["step"] % int(tc.val_every) == 0 or last:
-            value = validate(model, channel, val_images, float(tc.snr_db.val), tc.seed)
+            value = validate(model, channel, val_images, float(tc.snr_db.val), tc.seed, tc.get("val_rate"))
             state["val_psnr"].append((state["step"], value))
             log.info("step %d: validation PSNR %.2f dB at %g dB", state["step"], value, tc.snr_db.val)
             state["wall_time_s"] += time.perf_counter() - started
@@ -89,9 +91,11 @@ def train(cfg: DictConfig, out_dir: Path) -> Path:
 
 
 @torch.no_grad()
-def validate(model, channel, images: torch.Tensor, snr_db: float, seed) -> float:
+def validate(model, channel, images: torch.Tensor, snr_db: float, seed, val_rate: int | None = None) -> float:
     """Mean PSNR (dB) of the held-out crops at ``snr_db`` (fixed noise)."""
     model.eval()
+    if hasattr(model, "use_rate") and val_rate:
+        model.use_rate(int(val_rate))
     snr = torch.full((images.shape[0],), snr_db)
     out = forward(model, channel, images, snr, make_generator(seed, "validation"))
     return float(psnr(out.clamp(0, 1), images).mean())
