@@ -45,7 +45,7 @@ def check_codec(codec: Codec, channel: Channel, cbr: float = 1.0, min_psnr_db: f
     """Round trip on a tiny image over a noiseless channel (high PSNR, budget kept, one reception per
     variant), then the failure path at a hopeless SNR (fallback image, ``decode_failed``, no raise)."""
     codec.check()
-    fixed = codec.supported_cbrs()  # a trained model sends one CBR: test it there
+    fixed = codec.supported_cbrs()  # trained models send fixed CBRs: round trip at the largest
     cbr = max(fixed) if fixed else cbr
     record = tiny_image(96, "rocket")
     out = codec.transmit([record], channel, NOISELESS_SNR_DB, cbr, _generators(codec, channel, NOISELESS_SNR_DB, cbr))
