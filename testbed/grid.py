@@ -6,7 +6,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
 
-from testbed.results import read_results
+from testbed.results import original_image_path, read_results, safe_name
 
 
 def draw_grids(paths: Sequence[str | Path], out_dir: str | Path, formats: Sequence[str] = ("png",),
@@ -51,7 +51,7 @@ def draw_grids(paths: Sequence[str | Path], out_dir: str | Path, formats: Sequen
             ax.set_yticks([])
         fig.suptitle(f"{image_id}, CBR = {cbr:.4g} (title: SNR, {metric})", fontsize=9)
         fig.tight_layout()
-        stem = "grid_" + "".join(c if c.isalnum() or c in "-_." else "_" for c in image_id) + f"_cbr{cbr:.5g}"
+        stem = f"grid_{safe_name(image_id)}_cbr{cbr:.5g}"
         for fmt in formats:
             path = Path(out_dir) / f"{stem}.{fmt}"
             fig.savefig(path)
@@ -62,8 +62,7 @@ def draw_grids(paths: Sequence[str | Path], out_dir: str | Path, formats: Sequen
 
 def _original(cells) -> Path | None:
     for file, row, run_dir in cells.values():
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in row["image_id"])
-        candidate = run_dir / "images" / "original" / f"{safe}.png"
+        candidate = original_image_path(run_dir, row["image_id"])
         if candidate.is_file():
             return candidate
     return None

@@ -62,6 +62,16 @@ def read_results(path: str | Path) -> list[dict]:
     return [_parse(r, metric_columns) for r in rows]
 
 
+def safe_name(text: str) -> str:
+    """``text`` with every character but letters, digits and ``-_.`` replaced by ``_`` (file names)."""
+    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in text)
+
+
+def original_image_path(run_dir: str | Path, image_id: str) -> Path:
+    """Where a run keeps the original of ``image_id`` (next to its saved reconstructions)."""
+    return Path(run_dir) / "images" / "original" / f"{safe_name(image_id)}.png"
+
+
 def metric_columns(rows: Sequence[dict]) -> list[str]:
     """Metric column names present in ``rows``."""
     return [c for c in (rows[0].keys() if rows else []) if c not in BASE_COLUMNS]

@@ -24,7 +24,7 @@ from testbed.errors import ConfigError
 from testbed.images import tensor_to_rgb8
 from testbed.plugins import instantiate
 from testbed.provenance import code_version
-from testbed.results import ResultsStore, row_key
+from testbed.results import ResultsStore, original_image_path, row_key, safe_name
 from testbed.seeding import derive_seed, make_generator
 from testbed.sweep_config import SweepGrid, config_fingerprint, parse_grid, plugin_nodes
 
@@ -45,6 +45,11 @@ class SweepSetup:
     seed: int
     save_images: int
     device: torch.device
+
+    @property
+    def saved_ids(self) -> set[str]:
+        """Images whose reconstructions are saved for the grid (the first ``save_images``)."""
+        return {r.image_id for r in self.records[: self.save_images]}
 
 
 def build(cfg: DictConfig) -> SweepSetup:
@@ -175,32 +180,24 @@ def _row(setup, record: ImageRecord, rec: Reception, key: dict, codec: Codec, pr
     return row
 
 
-def _image_index(setup: SweepSetup, record: ImageRecord) -> int:
-    return next(i for i, r in enumerate(setup.records) if r.image_id == record.image_id)
-
-
-def _safe(image_id: str) -> str:
-    return "".join(ch if ch.isalnum() or ch in "-_." else "_" for ch in image_id)
-
-
 def _save_originals(setup: SweepSetup, out_dir: Path) -> None:
     from PIL import Image
 
     for record in setup.records[: setup.save_images]:
-        path = out_dir / "images" / "original" / f"{_safe(record.image_id)}.png"
+        path = original_image_path(out_dir, record.image_id)
         if not path.exists():
             path.parent.mkdir(parents=True, exist_ok=True)
             Image.fromarray(record.as_uint8()).save(path)
 
 
 def _save_recon(setup: SweepSetup, record: ImageRecord, rec: Reception, key: dict, out_dir: Path) -> str:
-    if _image_index(setup, record) >= setup.save_images:
+    if record.image_id not in setup.saved_ids:
         return ""
     from PIL import Image
 
-    name = (f"{key['codec']}_{key['channel']}_{_safe(key['mcs'])}_cbr{key['cbr']:.5g}_snr{key['snr_db']:g}"
+    name = (f"{key['codec']}_{key['channel']}_{safe_name(key['mcs'])}_cbr{key['cbr']:.5g}_snr{key['snr_db']:g}"
             f"_rep{key['repetition']}.png")
-    rel = Path("images") / _safe(record.image_id) / name
+    rel = Path("images") / safe_name(record.image_id) / name
     (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
     Image.fromarray(tensor_to_rgb8(rec.image)).save(out_dir / rel)
     return rel.as_posix()

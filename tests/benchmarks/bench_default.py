@@ -49,13 +49,12 @@ def sweep_timing(cfg) -> dict:
     return {"wall_s": wall, "points": points, "ldpc_s": spent["ldpc"]}
 
 
-def source_cache_speedup(cfg) -> tuple[float, float]:
+def source_cache_speedup(cfg, records) -> tuple[float, float]:
     """Rate control of every (image, codec, cbr, snr, channel) of the grid: fresh cache per call vs shared."""
     from testbed.codecs.capacity import CapacityBound
     from testbed.codecs.rate_control import EncodingCache, best_quality
     from testbed.plugins import instantiate
 
-    records = instantiate(cfg.dataset).load()
     codecs = [instantiate(node) for node in cfg.codec.values()]
     calls = []
     for codec in codecs:
@@ -77,22 +76,19 @@ def source_cache_speedup(cfg) -> tuple[float, float]:
 
 
 def main(argv: list[str]) -> None:
+    from testbed.plugins import instantiate
+
     cfg = _compose(argv)
-    images = len(_records(cfg))
+    records = instantiate(cfg.dataset).load()
+    images = len(records)
     timing = sweep_timing(cfg)
-    uncached, cached = source_cache_speedup(cfg)
+    uncached, cached = source_cache_speedup(cfg, records)
     print(f"default experiment: {timing['points']} sweep points x {images} images in {timing['wall_s']:.1f} s")
     print(f"  points per second:             {timing['points'] / timing['wall_s']:.3f}")
     print(f"  images per second:             {timing['points'] * images / timing['wall_s']:.2f}")
     print(f"  LDPC decoding share of time:   {timing['ldpc_s'] / timing['wall_s']:.1%} ({timing['ldpc_s']:.1f} s)")
     print(f"source coding (rate control over the grid): uncached {uncached:.2f} s, cached {cached:.3f} s")
     print(f"  cached vs uncached speed-up:   {uncached / max(cached, 1e-9):.0f}x")
-
-
-def _records(cfg):
-    from testbed.plugins import instantiate
-
-    return instantiate(cfg.dataset).load()
 
 
 if __name__ == "__main__":
