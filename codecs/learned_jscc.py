@@ -11,7 +11,6 @@ the reconstruction is cropped back.
 from __future__ import annotations
 
 import math
-from pathlib import Path
 from typing import Sequence
 
 import torch
@@ -20,6 +19,7 @@ from torch import nn
 
 from testbed.channel import Channel
 from testbed.codec import Codec, ImageRecord, Reception
+from testbed.codecs.jscc_checkpoint import JSCCCheckpoint, channel_key
 from testbed.errors import ConfigError
 
 RECEIVERS = ("mmse", "raw")
@@ -49,54 +49,63 @@ def equalize(y: torch.Tensor, h: torch.Tensor | None, no: float, receiver: str) 
 
 
 class LearnedJSCC(Codec):
-    """A trained deep-JSCC model used as a codec.
+    """Trained deep-JSCC models used as one codec: the checkpoint fitting each (channel, CBR).
 
     Args:
-        model: the network (``encode(images, snr)`` / ``decode(latent, snr)``, ``latent_channels``).
-        checkpoint: file with the trained weights (``state_dict`` under ``model``); relative paths
-            are resolved against ``codecs/checkpoints/``. ``None`` keeps the initial weights
-            (only for tests of the plumbing).
+        checkpoints: files written by ``testbed-train`` (relative paths are read from
+            ``codecs/checkpoints/``). Each says its architecture, training channel and CBRs; per
+            sweep point the first that fits the channel and CBR is used, and a grid with a
+            (channel, CBR) that none fits is refused before any transmission.
+        model: the network for checkpoints without a training config, or, with no checkpoints,
+            the untrained network (tests of the plumbing only).
         downsampling: the encoder's spatial downsampling factor.
         receiver: ``mmse`` (equalise with h when the channel gives CSI) or ``raw``.
-        rates: for a rate-adaptive model (one with ``use_rate(c)``), the latent channel counts it
-            was trained to send; each sweep CBR picks c = CBR * 6 * downsampling^2.
+        rates: for an untrained rate-adaptive model, the latent channel counts it sends.
     """
 
     mcs_policy = "none"
 
-    def __init__(self, model: nn.Module, checkpoint: str | None, downsampling: int = 4,
-                 receiver: str = "mmse", rates: list[int] | None = None) -> None:
-        if rates is not None and not hasattr(model, "use_rate"):
-            raise ConfigError(f"codec rates={rates}: {type(model).__name__} is not rate-adaptive (no use_rate)")
-        self.rates = list(rates) if rates else None
+    def __init__(self, checkpoints: list[str] | str | None = None, model: nn.Module | None = None,
+                 downsampling: int = 4, receiver: str = "mmse", rates: list[int] | None = None) -> None:
         if receiver not in RECEIVERS:
             raise ConfigError(f"codec receiver must be one of {RECEIVERS}, got {receiver!r}")
-        self.model = model.eval()
+        if isinstance(checkpoints, str):
+            checkpoints = [checkpoints]
+        self.files = list(checkpoints or [])
+        if not self.files and model is None:
+            raise ConfigError("a learned codec needs `checkpoints` (trained weights) or a `model`")
+        if rates is not None and model is not None and not hasattr(model, "use_rate"):
+            raise ConfigError(f"codec rates={rates}: {type(model).__name__} is not rate-adaptive (no use_rate)")
         self.downsampling = downsampling
         self.receiver = receiver
-        self.checkpoint = _resolve(checkpoint) if checkpoint else None
-        self.meta: dict = {}
+        self._model, self._rates = model, rates
+        self.fits: list[JSCCCheckpoint] = [] if self.files else [JSCCCheckpoint.untrained(model, rates)]
+        self._used: JSCCCheckpoint | None = None
 
     def check(self) -> None:
-        if self.checkpoint is None:
-            return
-        if not self.checkpoint.is_file():
-            raise ConfigError(
-                f"missing model weights {self.checkpoint}: train them with `testbed-train` "
-                "(see the README's model cards) or set codec.<name>.checkpoint=PATH"
-            )
-        state = torch.load(self.checkpoint, map_location="cpu", weights_only=False)
-        self.model.load_state_dict(state["model"])
-        self.meta = {k: state.get(k) for k in ("step", "wall_time_s", "val_psnr", "data")}
+        """Load every listed checkpoint (a missing file is named, with the fix)."""
+        if self.files:
+            self.fits = [JSCCCheckpoint.load(f, self._model) for f in self.files]
 
-    def cbr(self) -> float:
-        """The CBR this model sends: c / (2 * 3 * downsampling^2)."""
-        return self.model.latent_channels / (6 * self.downsampling**2)
+    def select(self, channel: Channel, cbr: float) -> JSCCCheckpoint:
+        """The checkpoint for ``channel`` at ``cbr``; a clear error listing the fits if none."""
+        if not self.fits:
+            self.check()
+        for fit in self.fits:
+            if fit.fits(channel, cbr, self.downsampling):
+                return fit
+        have = "; ".join(f.label(self.downsampling) for f in self.fits)
+        raise ConfigError(
+            f"codec {self.name}: no checkpoint for channel {channel_key(channel)} at CBR {cbr:.4g} "
+            f"(1/{1 / cbr:.3g}). Available: {have}. Pick a channel and CBR from these, list another "
+            f"file in codec.{self.name}.checkpoints, or train one with `testbed-train`."
+        )
+
+    def check_point(self, channel: Channel, cbr: float) -> None:
+        self.select(channel, cbr)
 
     def supported_cbrs(self) -> list[float]:
-        if self.rates:
-            return [c / (6 * self.downsampling**2) for c in self.rates]
-        return [self.cbr()]
+        return sorted({c for fit in self.fits for c in fit.cbrs(self.downsampling)})
 
     def variants(self) -> list[str]:
         return ["analog"]
@@ -104,8 +113,10 @@ class LearnedJSCC(Codec):
     @torch.no_grad()
     def transmit(self, images: Sequence[ImageRecord], channel: Channel, snr_db: float, cbr: float,
                  generator_for) -> list[list[Reception]]:
-        if self.rates:
-            self.model.use_rate(round(cbr * 6 * self.downsampling**2))
+        fit = self._used = self.select(channel, cbr)
+        model = fit.model.to(self.device)
+        if hasattr(model, "use_rate"):
+            model.use_rate(fit.rate_for(cbr, self.downsampling))
         out = []
         for record in images:
             x = record.pixels[None].to(self.device)
@@ -113,21 +124,16 @@ class LearnedJSCC(Codec):
             pad_h, pad_w = (-h) % self.downsampling, (-w) % self.downsampling
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else x
             snr = torch.full((1,), float(snr_db), device=x.device)
-            latent = self.model.encode(x, snr)
+            latent = model.encode(x, snr)
             symbols = power_normalize(latent)[0]
             received = channel(symbols, snr_db, generator_for(record))
             estimate = equalize(received.y, received.h, received.no, self.receiver)
-            image = self.model.decode(symbols_to_latent(estimate[None], latent.shape), snr)
+            image = model.decode(symbols_to_latent(estimate[None], latent.shape), snr)
             image = image[..., :h, :w].clamp(0, 1)[0].float().cpu()
             out.append([Reception(image, symbols.numel(), 0, None, "analog", False, {})])
         return out
 
     def describe(self) -> dict:
-        return {"codec_backend": f"testbed.codecs.learned_jscc.LearnedJSCC[{type(self.model).__name__}]",
-                "weights": str(self.checkpoint) if self.checkpoint else "untrained (initial weights)",
-                "receiver": self.receiver, **{f"weights_{k}": v for k, v in self.meta.items() if v is not None}}
-
-
-def _resolve(path: str) -> Path:
-    p = Path(path)
-    return p if p.is_absolute() else Path(__file__).resolve().parent / "checkpoints" / p
+        fit = self._used or self.fits[0]
+        return {"codec_backend": f"testbed.codecs.learned_jscc.LearnedJSCC[{type(fit.model).__name__}]",
+                "receiver": self.receiver, **fit.describe()}

@@ -70,15 +70,18 @@ def _ssim_terms(x: torch.Tensor, y: torch.Tensor, window: torch.Tensor, data_ran
     return ssim_map.flatten(2).mean(-1), cs_map.flatten(2).mean(-1)
 
 
-def ms_ssim(preds: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+def ms_ssim(preds: torch.Tensor, target: torch.Tensor, differentiable: bool = False) -> torch.Tensor:
     """MS-SSIM per image, ``[N]`` float64, of ``[N, 3, H, W]`` images in [0, 1] (8-bit-quantised).
 
     Filtering runs in float32 (as the reference does); the scale products in float64.
+    ``differentiable=True`` (a training loss) skips the 8-bit quantisation and floors the scale
+    terms at 1e-6 instead of 0, so that gradients stay finite.
     """
     if preds.shape != target.shape:
         raise ValueError(f"ms_ssim: shapes differ, {tuple(preds.shape)} vs {tuple(target.shape)}")
-    x = quantize_8bit(preds).float()
-    y = quantize_8bit(target).float()
+    x = (preds * 255.0).float() if differentiable else quantize_8bit(preds).float()
+    y = (target * 255.0).float() if differentiable else quantize_8bit(target).float()
+    floor = (lambda t: t.clamp_min(1e-6)) if differentiable else torch.relu
     scales = usable_scales(x.shape[-2], x.shape[-1])
     weights = torch.tensor(SCALE_WEIGHTS[:scales], dtype=torch.float64)
     weights = weights / weights.sum()
@@ -87,9 +90,9 @@ def ms_ssim(preds: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
     for level in range(scales):
         ssim, cs = _ssim_terms(x, y, window, 255.0)
         if level == scales - 1:
-            factors.append(torch.relu(ssim))
+            factors.append(floor(ssim))
         else:
-            factors.append(torch.relu(cs))
+            factors.append(floor(cs))
             pad = (x.shape[-2] % 2, x.shape[-1] % 2)  # zero padding on odd sizes, as the reference
             x = F.avg_pool2d(x, 2, padding=pad)
             y = F.avg_pool2d(y, 2, padding=pad)

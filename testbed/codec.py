@@ -105,6 +105,9 @@ class Codec(ABC):
         """The ``mcs`` labels of the receptions returned per image (they key the result rows)."""
         return ["none"]
 
+    def check_point(self, channel, cbr: float) -> None:
+        """Raise :class:`ConfigError` if this codec cannot serve ``channel`` at ``cbr`` (before any work)."""
+
     def supported_cbrs(self) -> list[float] | None:
         """The CBRs this codec can send (a trained model has one), or ``None`` for any."""
         return None

@@ -69,6 +69,9 @@ def build(cfg: DictConfig) -> SweepSetup:
                 obj.check()
     for name, codec in codecs.items():
         _check_cbrs(name, codec, grid.cbr)
+        for channel in channels.values():
+            for cbr in grid.cbr:
+                codec.check_point(channel, cbr)
     dataset = instantiate(cfg.dataset)
     records = dataset.load()
     seed = int(cfg.get("seed", 0))

@@ -34,8 +34,12 @@ def _number(value, name: str) -> float:
     if isinstance(value, bool):
         raise ConfigError(f"{name}: {value!r} is not a number")
     try:
-        number = float(value)
-    except (TypeError, ValueError):
+        if isinstance(value, str) and "/" in value:  # a fraction such as "1/16"
+            top, bottom = value.split("/", 1)
+            number = float(top) / float(bottom)
+        else:
+            number = float(value)
+    except (TypeError, ValueError, ZeroDivisionError):
         raise ConfigError(f"{name}: {value!r} is not a number (example: {name}=[1,4,7])") from None
     if not math.isfinite(number):
         raise ConfigError(f"{name}: {value!r} is not a finite number")

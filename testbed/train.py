@@ -12,6 +12,7 @@ validation PSNR history.
 from __future__ import annotations
 
 import logging
+import math
 import sys
 import time
 from pathlib import Path
@@ -24,6 +25,7 @@ from tqdm import tqdm
 from testbed.codecs.learned_jscc import equalize, power_normalize, symbols_to_latent
 from testbed.crops import CropSampler
 from testbed.errors import TestbedError
+from testbed.metrics.ms_ssim import ms_ssim
 from testbed.metrics.psnr import psnr
 from testbed.plugins import instantiate
 from testbed.seeding import make_generator
@@ -42,9 +44,49 @@ def forward(model, channel, images: torch.Tensor, snr_db: torch.Tensor, generato
     return model.decode(symbols_to_latent(torch.stack(received), latent.shape), snr_db)
 
 
+def learning_rate(step: int, steps: int, lr: float, lr_final: float | None, warmup: int = 0) -> float:
+    """Linear warm-up over ``warmup`` steps, then cosine decay from ``lr`` to ``lr_final`` at ``steps``.
+
+    ``lr_final=None`` keeps ``lr`` constant after the warm-up. A pure function of the step, so a
+    resumed run continues on the same curve (raising ``steps`` on resume stretches the rest of it).
+    """
+    if warmup and step < warmup:
+        return lr * (step + 1) / warmup
+    if lr_final is None:
+        return lr
+    progress = min(1.0, (step - warmup) / max(1, steps - warmup))
+    return lr_final + 0.5 * (lr - lr_final) * (1.0 + math.cos(math.pi * progress))
+
+
+LOSSES = ("mse", "ms_ssim")
+
+
+def training_loss(output: torch.Tensor, images: torch.Tensor, kind: str) -> torch.Tensor:
+    """``mse`` (PSNR-oriented) or ``ms_ssim`` (1 - MS-SSIM, unquantised) of ``[N, 3, H, W]`` batches."""
+    if kind == "mse":
+        return F.mse_loss(output, images)
+    if kind == "ms_ssim":
+        return 1.0 - ms_ssim(output, images, differentiable=True).mean().float()
+    raise TestbedError(f"train.loss must be one of {LOSSES}, got {kind!r}")
+
+
+def _initial_weights(model, path: str | None) -> dict | None:
+    """Load the weights of another checkpoint (a warm start, e.g. Rayleigh from AWGN)."""
+    if not path:
+        return None
+    if not Path(path).is_file():
+        raise TestbedError(f"train.init_from: no checkpoint at {path}")
+    saved = torch.load(path, map_location="cpu", weights_only=False)
+    model.load_state_dict(saved["model"])
+    return {"path": str(path), "step": saved.get("step"), "wall_time_s": saved.get("wall_time_s"),
+            "config_name": (saved.get("config") or {}).get("name")}
+
+
 def train(cfg: DictConfig, out_dir: Path) -> Path:
     """Run (or resume) the training of ``cfg.train``; returns the checkpoint path."""
     tc = cfg.train
+    if tc.get("loss", "mse") not in LOSSES:
+        raise TestbedError(f"train.loss must be one of {LOSSES}, got {tc.loss!r}")
     if tc.get("threads"):
         torch.set_num_threads(int(tc.threads))
     torch.manual_seed(int(tc.seed))
@@ -53,12 +95,14 @@ def train(cfg: DictConfig, out_dir: Path) -> Path:
     sampler = CropSampler(tc.data.path, crop=int(tc.data.crop), holdout=int(tc.data.holdout))
     optimizer = torch.optim.Adam(model.parameters(), lr=float(tc.lr))
     path = out_dir / "checkpoint.pt"
-    state = {"step": 0, "wall_time_s": 0.0, "val_psnr": []}
-    if path.is_file():
+    state = {"step": 0, "wall_time_s": 0.0, "val_psnr": [], "init_from": None}
+    if not path.is_file():
+        state["init_from"] = _initial_weights(model, tc.get("init_from"))
+    else:
         saved = torch.load(path, map_location="cpu", weights_only=False)
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
-        state = {k: saved[k] for k in state}
+        state = {k: saved.get(k, state[k]) for k in state}
         log.info("resuming %s at step %d", path, state["step"])
     val_images = sampler.validation(int(tc.data.val_crops))
     started, step0 = time.perf_counter(), state["step"]
@@ -70,14 +114,16 @@ def train(cfg: DictConfig, out_dir: Path) -> Path:
         snr = torch.empty(images.shape[0]).uniform_(float(tc.snr_db.min), float(tc.snr_db.max), generator=gen)
         if tc.get("rates"):  # rate-adaptive: a latent prefix length drawn per batch
             model.use_rate(int(tc.rates[int(torch.randint(0, len(tc.rates), (1,), generator=gen))]))
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate(step, int(tc.steps), float(tc.lr), tc.get("lr_final"), int(tc.get("warmup", 0)))
         model.train()
-        loss = F.mse_loss(forward(model, channel, images, snr, gen), images)
+        loss = training_loss(forward(model, channel, images, snr, gen), images, tc.get("loss", "mse"))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
         state["step"] += 1
         bar.update(1)
-        bar.set_postfix_str(f"mse={loss.item():.5f}", refresh=False)
+        bar.set_postfix_str(f"{tc.get('loss', 'mse')}={loss.item():.5f}", refresh=False)
         last = state["step"] == int(tc.steps)
         if state["step"] % int(tc.val_every) == 0 or last:
             value = validate(model, channel, val_images, float(tc.snr_db.val), tc.seed, tc.get("val_rate"))

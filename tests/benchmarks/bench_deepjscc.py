@@ -35,7 +35,7 @@ def training_rate(steps: int = 40, batch: int = 8, crop: int = 128) -> float:
 
 
 def inference_rate(count: int = 10) -> float:
-    codec = LearnedJSCC(DeepJSCCNet(6), checkpoint=None)
+    codec = LearnedJSCC(model=DeepJSCCNet(6))
     record = ImageRecord("bench", torch.rand(3, 512, 768), "0")
     codec.transmit([record], AWGNChannel(), 10.0, 1 / 16, lambda r, *s: make_generator(0))
     start = time.perf_counter()

@@ -46,7 +46,7 @@ def test_rate_prefix_and_snr_side_information():
 
 def test_rate_adaptive_codec_sends_each_cbr_of_its_set():
     torch.manual_seed(0)
-    codec = LearnedJSCC(ADJSCCNet(width=16), checkpoint=None, rates=[2, 4, 6, 8, 12])
+    codec = LearnedJSCC(model=ADJSCCNet(width=16), rates=[2, 4, 6, 8, 12])
     record = tiny_image(64)
     for c in (2, 4, 6, 8, 12):
         cbr = c / 96
@@ -56,4 +56,4 @@ def test_rate_adaptive_codec_sends_each_cbr_of_its_set():
     with pytest.raises(ConfigError, match="supports"):
         _check_cbrs("adjscc", codec, [1 / 32])
     with pytest.raises(ConfigError, match="not rate-adaptive"):
-        LearnedJSCC(torch.nn.Linear(1, 1), checkpoint=None, rates=[2])
+        LearnedJSCC(model=torch.nn.Linear(1, 1), rates=[2])

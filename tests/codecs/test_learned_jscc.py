@@ -16,7 +16,7 @@ from testbed.testing import tiny_image
 
 def _codec(c=6):
     torch.manual_seed(0)
-    return LearnedJSCC(DeepJSCCNet(latent_channels=c, width=16), checkpoint=None)
+    return LearnedJSCC(model=DeepJSCCNet(latent_channels=c, width=16))
 
 
 def test_power_normalisation_gives_unit_energy_per_image_and_inverts():
@@ -50,6 +50,6 @@ def test_odd_sizes_are_padded_and_cropped_and_draws_are_seeded():
 
 
 def test_missing_weights_name_the_file_and_the_fix(tmp_path):
-    codec = LearnedJSCC(DeepJSCCNet(), checkpoint=str(tmp_path / "nope.pt"))
+    codec = LearnedJSCC(checkpoints=[str(tmp_path / "nope.pt")])
     with pytest.raises(ConfigError, match="nope.pt.*testbed-train"):
         codec.check()

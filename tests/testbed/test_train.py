@@ -6,7 +6,9 @@ from hydra import compose, initialize_config_module
 from PIL import Image
 
 from testbed.datasets import EmbeddedImages
-from testbed.train import export, train
+from testbed import errors
+from testbed.plugins import instantiate
+from testbed.train import _initial_weights, export, learning_rate, train
 
 
 @pytest.fixture(scope="module")
@@ -50,3 +52,36 @@ def test_training_improves_on_the_initial_weights(photo_dir, tmp_path):
     saved = torch.load(train(_cfg(photo_dir, 300), tmp_path), weights_only=False)
     (first, p_first), (last, p_last) = saved["val_psnr"][0], saved["val_psnr"][-1]
     assert last == 300 and p_last > p_first
+
+
+def test_learning_rate_schedule_warms_up_then_decays_by_cosine():
+    assert learning_rate(0, 1000, 1e-3, 1e-5, warmup=100) == pytest.approx(1e-5)
+    assert learning_rate(99, 1000, 1e-3, 1e-5, warmup=100) == pytest.approx(1e-3)
+    assert learning_rate(100, 1000, 1e-3, 1e-5, warmup=100) == pytest.approx(1e-3)
+    assert learning_rate(550, 1000, 1e-3, 1e-5, warmup=100) == pytest.approx((1e-3 + 1e-5) / 2)
+    assert learning_rate(1000, 1000, 1e-3, 1e-5, warmup=100) == pytest.approx(1e-5)
+    assert learning_rate(500, 1000, 3e-4, None) == 3e-4
+
+
+def test_warm_start_loads_weights_and_records_where_from(photo_dir, tmp_path):
+    base = train(_cfg(photo_dir, 100), tmp_path / "base")
+    cfg = _cfg(photo_dir, 100)
+    cfg.train.init_from = str(base)
+    saved = torch.load(train(cfg, tmp_path / "warm"), weights_only=False)
+    assert saved["init_from"]["step"] == 100 and saved["init_from"]["path"] == str(base)
+    assert saved["val_psnr"][0][1] > torch.load(base, weights_only=False)["val_psnr"][0][1] - 1.0
+    model = instantiate(cfg.train.model)
+    assert _initial_weights(model, str(base))["step"] == 100
+    assert all(torch.equal(v, _weights(base)[k]) for k, v in model.state_dict().items())
+    with pytest.raises(errors.TestbedError, match="init_from"):
+        _initial_weights(model, str(tmp_path / "missing.pt"))
+
+
+def test_ms_ssim_loss_trains_and_a_bad_loss_name_is_refused(photo_dir, tmp_path):
+    cfg = _cfg(photo_dir, 20)
+    cfg.train.loss = "ms_ssim"
+    saved = torch.load(train(cfg, tmp_path / "m"), weights_only=False)
+    assert all(torch.isfinite(v).all() for v in saved["model"].values())
+    cfg.train.loss = "l1"
+    with pytest.raises(errors.TestbedError, match="train.loss"):
+        train(cfg, tmp_path / "bad")
