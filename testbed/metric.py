@@ -36,6 +36,12 @@ class Metric(ABC):
     def score(self, preds: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Per-image scores, float64 ``[N]``, for ``preds`` and ``target`` of shape ``[N, 3, H, W]``."""
 
+    def score_many(self, preds, targets, keys=None) -> torch.Tensor:
+        """Scores of lists of ``[3, H, W]`` pairs, float64 ``[N]`` (``keys``: the targets' content
+        hashes, which feature metrics use to embed each reference once per sweep)."""
+        return torch.cat([self.score(p[None].float(), t[None].float()).double().cpu()
+                          for p, t in zip(preds, targets)]) if len(preds) else torch.zeros(0, dtype=torch.float64)
+
     def update(self, preds: torch.Tensor, target: torch.Tensor) -> None:
         """Accumulate the scores of a batch."""
         self._scores.append(self.score(preds, target).detach().double().cpu())

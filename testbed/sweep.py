@@ -151,7 +151,7 @@ def _run_point(setup: SweepSetup, point, todo: list[ImageRecord], store, out_dir
     provenance = {"codec": codec.describe(), "channel": channel.describe(), "dataset": setup.dataset_info,
                   "metrics": {n: m.describe() for n, m in setup.metrics.items()}}
     provenance_text = json.dumps(provenance, sort_keys=True, separators=(",", ":"))
-    rows = []
+    rows, pairs = [], []
     for record, variants in zip(todo, receptions):
         for rec in variants:
             key = dict(image_id=record.image_id, codec=codec_name, channel=channel_name, snr_db=snr,
@@ -161,12 +161,23 @@ def _run_point(setup: SweepSetup, point, todo: list[ImageRecord], store, out_dir
             row = _row(setup, record, rec, key, codec, provenance_text)
             row["recon_path"] = _save_recon(setup, record, rec, key, out_dir)
             rows.append(row)
+            pairs.append((record, rec))
+    _score(setup, rows, pairs)
     return rows
 
 
+def _score(setup: SweepSetup, rows: list[dict], pairs: list) -> None:
+    """Every metric on all receptions of a point at once (feature metrics batch their backbone)."""
+    preds = [rec.image.detach().cpu().float() for _, rec in pairs]
+    targets = [record.pixels for record, _ in pairs]
+    keys = [record.content_hash for record, _ in pairs]
+    for name, metric in setup.metrics.items():
+        values = metric.score_many(preds, targets, keys)
+        for row, value in zip(rows, values.tolist()):
+            row[name] = float(value)
+
+
 def _row(setup, record: ImageRecord, rec: Reception, key: dict, codec: Codec, provenance: str) -> dict:
-    target = record.pixels.unsqueeze(0)
-    pred = rec.image.detach().cpu().unsqueeze(0).to(target.dtype)
     row = dict(key)
     row.update(
         dataset=setup.dataset_info.get("dataset"), mcs_policy=codec.mcs_policy,
@@ -178,8 +189,6 @@ def _row(setup, record: ImageRecord, rec: Reception, key: dict, codec: Codec, pr
         config_hash=setup.hashes[(key["codec"], key["channel"])], code_version=code_version(),
         provenance=provenance, extra=rec.extra,
     )
-    for name, metric in setup.metrics.items():
-        row[name] = float(metric.score(pred, target)[0])
     return row
 
 

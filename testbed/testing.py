@@ -133,4 +133,10 @@ def check_metric(metric: Metric) -> None:
     assert same.shape == (2,) and worse.shape == (2,)
     better = same >= worse if metric.higher_is_better else same <= worse
     assert bool(better.all()), f"{metric.name}: identical images must score at least as well as noisy ones"
+    preds, targets = [noisy[0], noisy[1], target[0]], [target[0], target[1], target[0]]
+    for keys in (None, ["a", "b", "a"]):  # batched scoring, with and without reference caching
+        many = metric.score_many(preds, targets, keys)
+        assert many.shape == (3,), f"{metric.name}: score_many must give one score per pair"
+        assert torch.allclose(many, torch.cat([worse, same[:1]]).double(), atol=1e-5), \
+            f"{metric.name}: score_many must equal score pair by pair"
     assert isinstance(metric.describe(), dict)
