@@ -5,6 +5,8 @@
 * ``testbed list [group]`` lists the codecs, channels, metrics, datasets and experiment presets.
 * ``testbed plot RESULTS.csv|RUN_DIR ... [--out DIR]`` draws figures from any results files.
 * ``testbed waterfall --k K --n N --modulation qpsk --ebno 0 1 2`` draws a BER/BLER waterfall.
+* ``testbed weights [option...]`` lists the weights files metrics and codecs need, found or where to
+  put them.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from pathlib import Path
 from testbed.errors import TestbedError
 
 log = logging.getLogger("testbed")
-SUBCOMMANDS = ("list", "plot", "waterfall")
+SUBCOMMANDS = ("list", "plot", "waterfall", "weights")
 
 
 def _hydra_app(cfg) -> None:
@@ -105,9 +107,10 @@ def _parser() -> argparse.ArgumentParser:
     p_plot.add_argument("--metric", action="append", help="only this metric (repeatable)")
     p_plot.add_argument("--format", action="append", default=None, choices=["png", "pdf", "svg"])
     p_plot.set_defaults(func=_plot)
-    from testbed.waterfall import add_parser
+    from testbed import waterfall, weights_report
 
-    add_parser(sub)
+    waterfall.add_parser(sub)
+    weights_report.add_parser(sub)
     return parser
 
 

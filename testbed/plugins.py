@@ -72,6 +72,17 @@ def available(group: str) -> list[str]:
     return sorted(names)
 
 
+def option_node(group: str, name: str) -> DictConfig:
+    """The config node of one option, read from its YAML file (unwrapped from its own name)."""
+    check_choice(group, name)
+    for folder in _group_dirs(group):
+        path = folder / f"{name}.yaml"
+        if path.is_file():
+            node = OmegaConf.load(path)
+            return node[name] if name in node else node
+    raise ConfigError(f"{group} option {name!r}: no YAML file found")
+
+
 def suggest(name: str, options: list[str]) -> str:
     """A 'did you mean' hint for a misspelt option."""
     close = difflib.get_close_matches(name, options, n=3, cutoff=0.5)

@@ -50,7 +50,7 @@ def test_same_seed_same_weights_and_resume_is_seamless(photo_dir, tmp_path):
 
 def test_training_improves_on_the_initial_weights(photo_dir, tmp_path):
     saved = torch.load(train(_cfg(photo_dir, 300), tmp_path), weights_only=False)
-    (first, p_first), (last, p_last) = saved["val_psnr"][0], saved["val_psnr"][-1]
+    (_, p_first), (last, p_last) = saved["val_psnr"][0], saved["val_psnr"][-1]
     assert last == 300 and p_last > p_first
 
 
