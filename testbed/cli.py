@@ -7,6 +7,7 @@
 * ``testbed waterfall --k K --n N --modulation qpsk --ebno 0 1 2`` draws a BER/BLER waterfall.
 * ``testbed weights [option...]`` lists the weights files metrics and codecs need, found or where to
   put them.
+* ``testbed train-curve CHECKPOINT...`` draws validation PSNR against training time.
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from pathlib import Path
 from testbed.errors import TestbedError
 
 log = logging.getLogger("testbed")
-SUBCOMMANDS = ("list", "plot", "waterfall", "weights")
+SUBCOMMANDS = ("list", "plot", "waterfall", "weights", "train-curve")
 
 
 def _hydra_app(cfg) -> None:
@@ -107,10 +108,11 @@ def _parser() -> argparse.ArgumentParser:
     p_plot.add_argument("--metric", action="append", help="only this metric (repeatable)")
     p_plot.add_argument("--format", action="append", default=None, choices=["png", "pdf", "svg"])
     p_plot.set_defaults(func=_plot)
-    from testbed import waterfall, weights_report
+    from testbed import train_curve, waterfall, weights_report
 
     waterfall.add_parser(sub)
     weights_report.add_parser(sub)
+    train_curve.add_parser(sub)
     return parser
 
 

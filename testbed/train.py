@@ -127,10 +127,10 @@ def train(cfg: DictConfig, out_dir: Path) -> Path:
         last = state["step"] == int(tc.steps)
         if state["step"] % int(tc.val_every) == 0 or last:
             value = validate(model, channel, val_images, float(tc.snr_db.val), tc.seed, tc.get("val_rate"))
-            state["val_psnr"].append((state["step"], value))
-            log.info("step %d: validation PSNR %.2f dB at %g dB", state["step"], value, tc.snr_db.val)
             state["wall_time_s"] += time.perf_counter() - started
             started = time.perf_counter()
+            state["val_psnr"].append((state["step"], value, state["wall_time_s"]))  # step, dB, s
+            log.info("step %d: validation PSNR %.2f dB at %g dB", state["step"], value, tc.snr_db.val)
             _save(path, model, optimizer, state, cfg, sampler)
     bar.close()
     return path

@@ -42,7 +42,7 @@ def test_same_seed_same_weights_and_resume_is_seamless(photo_dir, tmp_path):
     assert all(torch.allclose(wa[k], wc[k], atol=1e-6) for k in wa)
     saved = torch.load(a, weights_only=False)
     assert saved["step"] == 200 and saved["wall_time_s"] > 0
-    assert [s for s, _ in saved["val_psnr"]] == [100, 200]
+    assert [s for s, _, _ in saved["val_psnr"]] == [100, 200] and saved["val_psnr"][-1][2] > 0
     assert saved["config"]["model"]["latent_channels"] == 6 and saved["data"]["holdout_images"] == 1
     slim = export(a, tmp_path / "slim.pt")
     assert "optimizer" not in torch.load(slim, weights_only=False)
@@ -50,7 +50,7 @@ def test_same_seed_same_weights_and_resume_is_seamless(photo_dir, tmp_path):
 
 def test_training_improves_on_the_initial_weights(photo_dir, tmp_path):
     saved = torch.load(train(_cfg(photo_dir, 300), tmp_path), weights_only=False)
-    (_, p_first), (last, p_last) = saved["val_psnr"][0], saved["val_psnr"][-1]
+    (_, p_first, _), (last, p_last, _) = saved["val_psnr"][0], saved["val_psnr"][-1]
     assert last == 300 and p_last > p_first
 
 
@@ -85,3 +85,15 @@ def test_ms_ssim_loss_trains_and_a_bad_loss_name_is_refused(photo_dir, tmp_path)
     cfg.train.loss = "l1"
     with pytest.raises(errors.TestbedError, match="train.loss"):
         train(cfg, tmp_path / "bad")
+
+
+def test_training_curve_is_drawn_from_checkpoints(photo_dir, tmp_path):
+    from testbed.train_curve import history, plot_curves
+
+    path = train(_cfg(photo_dir, 200), tmp_path / "t")
+    name, points = history(path)
+    assert name == "deepjscc_awgn_cbr1-16_snr10" and [p[0] for p in points] == [100, 200]
+    assert 0 < points[0][2] < points[1][2]
+    written = plot_curves([path], tmp_path / "curve")
+    assert all(p.stat().st_size > 0 for p in written)
+    assert (tmp_path / "curve" / "train_curve.csv").read_text().count("\n") == 3
