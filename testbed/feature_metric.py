@@ -24,10 +24,13 @@ class FeatureMetric(Metric):
 
     #: Images per backbone call.
     batch_size: int = 8
+    #: Memory the cached reference features may take (MB); references beyond it are re-embedded.
+    cache_limit_mb: float = 2048.0
 
     def __init__(self) -> None:
         super().__init__()
         self._reference: dict[str, Any] = {}
+        self._cached_bytes = 0
 
     @abstractmethod
     def features(self, images: torch.Tensor) -> list:
@@ -49,9 +52,13 @@ class FeatureMetric(Metric):
         if keys is None:
             return self.compare(pred_features, self.batched_features(targets))
         todo = {k: t for k, t in zip(keys, targets) if k not in self._reference}
-        if todo:
-            self._reference.update(zip(todo, self.batched_features(list(todo.values()))))
-        return self.compare(pred_features, [self._reference[k] for k in keys])
+        fresh = dict(zip(todo, self.batched_features(list(todo.values())))) if todo else {}
+        for key, feature in fresh.items():
+            size = _nbytes(feature)
+            if self._cached_bytes + size <= self.cache_limit_mb * 2**20:
+                self._reference[key] = feature
+                self._cached_bytes += size
+        return self.compare(pred_features, [self._reference.get(k, fresh.get(k)) for k in keys])
 
     def batched_features(self, images: Sequence[torch.Tensor]) -> list:
         """Features of ``[3, H, W]`` images, run in batches of equal-size images, in input order."""
@@ -70,3 +77,13 @@ class FeatureMetric(Metric):
     def clear_cache(self) -> None:
         """Forget the cached reference features."""
         self._reference.clear()
+        self._cached_bytes = 0
+
+
+def _nbytes(feature) -> int:
+    """Bytes held by the tensors of a feature (a tensor or nested lists/tuples of them)."""
+    if isinstance(feature, torch.Tensor):
+        return feature.numel() * feature.element_size()
+    if isinstance(feature, (list, tuple)):
+        return sum(_nbytes(f) for f in feature)
+    return 0

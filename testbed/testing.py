@@ -7,6 +7,8 @@ the project's suite runs every option of every config group through them.
 from __future__ import annotations
 
 import math
+import os
+from pathlib import Path
 from typing import Sequence
 
 import numpy as np
@@ -140,3 +142,71 @@ def check_metric(metric: Metric) -> None:
         assert torch.allclose(many, torch.cat([worse, same[:1]]).double(), atol=1e-5), \
             f"{metric.name}: score_many must equal score pair by pair"
     assert isinstance(metric.describe(), dict)
+
+
+#: Where torchvision publishes its checkpoints: files from there can be stood in for by random ones.
+TORCHVISION_URL = "https://download.pytorch.org/models/"
+
+
+def stand_in_torchvision_checkpoint(path: str | Path, seed: int = 0) -> Path:
+    """Write seeded random weights in torchvision's layout for the architecture the file name starts
+    with (``alexnet-owt-7be5be79.pth`` -> ``alexnet``): for tests and benchmarks on machines without
+    the real checkpoint, never for reported numbers.
+
+    Architectures with a ``features.*`` trunk (AlexNet, VGG: the LPIPS backbones) get He-normal
+    convolutions and small random biases, and a broadcast-zero classifier that feature metrics never
+    run (``torch.save`` keeps its one-element storage: AlexNet 10 MB, VGG-16 59 MB). Others (ViT)
+    get the architecture's own seeded initialisation, since all of their weights are used.
+    """
+    import torchvision
+
+    path = Path(path)
+    arch = path.name.split("-")[0]
+    with torch.device("meta"):
+        shapes = torchvision.models.get_model(arch, weights=None).state_dict()
+    if not any(key.startswith("features.") for key in shapes):
+        torch.manual_seed(seed)
+        torch.save(torchvision.models.get_model(arch, weights=None).state_dict(), path)
+        return path
+    g = torch.Generator().manual_seed(seed)
+    state = {}
+    for key, p in shapes.items():
+        if not key.startswith("features."):
+            state[key] = torch.zeros(()).expand(p.shape)
+        elif p.dim() > 1:
+            state[key] = torch.randn(p.shape, generator=g) * (2.0 / p[0].numel()) ** 0.5
+        else:
+            state[key] = 0.01 * torch.randn(p.shape, generator=g)
+    torch.save(state, path)
+    return path
+
+
+def stand_in_weights(metric, folder: str | Path) -> list[str]:
+    """Seeded random stand-ins, in ``folder``, for the torchvision checkpoints ``metric`` needs and
+    this machine lacks (offline machines have none); returns their file names.
+
+    For checking a metric's mechanics (shapes, batching, caching, provenance), not its numbers: the
+    caller points ``$TESTBED_WEIGHTS`` at ``folder`` (:func:`stand_in_weights` links the files of the
+    folder set before into it). Other missing files are left missing, so the metric's own message
+    shows; real files, where present, are used as they are.
+    """
+    from testbed.weights import WEIGHTS_ENV, MissingWeightsError, resolve
+
+    missing = []
+    for spec, explicit in getattr(metric, "required_weights", lambda: [])():
+        try:
+            resolve(spec, explicit)
+        except MissingWeightsError:
+            if not explicit and (spec.url or "").startswith(TORCHVISION_URL):
+                missing.append(spec.filename)
+    if missing:
+        folder = Path(folder)
+        folder.mkdir(parents=True, exist_ok=True)
+        previous = os.environ.get(WEIGHTS_ENV)
+        if previous and Path(previous).is_dir():
+            for item in Path(previous).iterdir():
+                if not (folder / item.name).exists():
+                    (folder / item.name).symlink_to(item.resolve())
+        for seed, filename in enumerate(missing):
+            stand_in_torchvision_checkpoint(folder / filename, seed=seed)
+    return missing

@@ -6,7 +6,9 @@ from PIL import Image
 
 from testbed.channels.awgn import AWGNChannel
 from testbed.plugins import available, instantiate
+from testbed import testing
 from testbed.testing import check_channel, check_codec, check_metric
+from testbed.weights import WEIGHTS_ENV
 
 from .conftest import TINY
 
@@ -30,9 +32,24 @@ def test_channel_contract(make_cfg, name):
     check_channel(channel)
 
 
+@pytest.fixture
+def stand_in_weights(tmp_path, monkeypatch):
+    """Seeded random stand-ins for the torchvision checkpoints a metric needs and this offline
+    machine lacks (testbed.testing.stand_in_weights), in a temporary $TESTBED_WEIGHTS."""
+
+    def provide(metric) -> list[str]:
+        missing = testing.stand_in_weights(metric, tmp_path / "weights")
+        if missing:
+            monkeypatch.setenv(WEIGHTS_ENV, str(tmp_path / "weights"))
+        return missing
+
+    return provide
+
+
 @pytest.mark.parametrize("name", available("metric"))
-def test_metric_contract(make_cfg, name):
+def test_metric_contract(make_cfg, name, stand_in_weights):
     metric = instantiate(_node(make_cfg, "metric", name))
+    stand_in_weights(metric)
     check_metric(metric)
 
 
