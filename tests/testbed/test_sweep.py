@@ -42,3 +42,23 @@ def test_extending_the_grid_reuses_finished_points(make_cfg, tmp_path):
     first = read_results(run_sweep(_cfg(make_cfg), tmp_path))
     more = read_results(run_sweep(_cfg(make_cfg, "snr_db=[2,7,12]"), tmp_path))
     assert more[: len(first)] == first and len(more) == len(first) * 3 // 2
+
+
+def test_repeated_reconstructions_are_scored_once(make_cfg, tmp_path, monkeypatch):
+    from testbed.metrics.psnr import PSNR
+
+    scored = []
+    original = PSNR.score_many
+
+    def counting(self, preds, targets, keys=None):
+        scored.append(len(preds))
+        return original(self, preds, targets, keys)
+
+    monkeypatch.setattr(PSNR, "score_many", counting)
+    cfg = make_cfg(*TINY, "codec=[jpeg_ldpc]", "channel=[awgn]", "snr_db=[10,12,14]", "cbr=[0.25]",
+                   "metric=[psnr]")
+    rows = read_results(run_sweep(cfg, tmp_path))
+    assert not any(r["decode_failed"] for r in rows)  # one JPEG file per image at every SNR
+    assert sum(scored) == 2  # the two images, scored at 10 dB only
+    for image in {r["image_id"] for r in rows}:
+        assert len({r["psnr"] for r in rows if r["image_id"] == image}) == 1
