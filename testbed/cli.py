@@ -8,6 +8,8 @@
 * ``testbed weights [option...]`` lists the weights files metrics and codecs need, found or where to
   put them.
 * ``testbed train-curve CHECKPOINT...`` draws validation PSNR against training time.
+* ``testbed transforms --dataset kodak --metric psnr vitscore --transform hflip rotate5`` scores
+  clean images under transformations that keep or change their meaning.
 """
 
 from __future__ import annotations
@@ -20,7 +22,7 @@ from pathlib import Path
 from testbed.errors import TestbedError
 
 log = logging.getLogger("testbed")
-SUBCOMMANDS = ("list", "plot", "waterfall", "weights", "train-curve")
+SUBCOMMANDS = ("list", "plot", "waterfall", "weights", "train-curve", "transforms")
 
 
 def _hydra_app(cfg) -> None:
@@ -108,11 +110,12 @@ def _parser() -> argparse.ArgumentParser:
     p_plot.add_argument("--metric", action="append", help="only this metric (repeatable)")
     p_plot.add_argument("--format", action="append", default=None, choices=["png", "pdf", "svg"])
     p_plot.set_defaults(func=_plot)
-    from testbed import train_curve, waterfall, weights_report
+    from testbed import train_curve, transform_report, waterfall, weights_report
 
     waterfall.add_parser(sub)
     weights_report.add_parser(sub)
     train_curve.add_parser(sub)
+    transform_report.add_parser(sub)
     return parser
 
 
