@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from testbed.codecs.learned_jscc import equalize, power_normalize, symbols_to_latent
 from testbed.crops import CropSampler
+from testbed.device import resolve_device, use_device
 from testbed.errors import TestbedError
 from testbed.metrics.ms_ssim import ms_ssim
 from testbed.metrics.psnr import psnr
@@ -89,6 +90,8 @@ def train(cfg: DictConfig, out_dir: Path) -> Path:
         raise TestbedError(f"train.loss must be one of {LOSSES}, got {tc.loss!r}")
     if tc.get("threads"):
         torch.set_num_threads(int(tc.threads))
+    device = resolve_device(tc.get("device", "cpu"))
+    use_device(device)
     torch.manual_seed(int(tc.seed))
     model = instantiate(tc.model)
     channel = instantiate(tc.channel)
@@ -104,20 +107,23 @@ def train(cfg: DictConfig, out_dir: Path) -> Path:
         optimizer.load_state_dict(saved["optimizer"])
         state = {k: saved.get(k, state[k]) for k in state}
         log.info("resuming %s at step %d", path, state["step"])
-    val_images = sampler.validation(int(tc.data.val_crops))
+    model.to(device)
+    _optimizer_to(optimizer, device)
+    val_images = sampler.validation(int(tc.data.val_crops)).to(device)
     started, step0 = time.perf_counter(), state["step"]
     bar = tqdm(total=int(tc.steps), initial=step0, unit="step", desc="train", mininterval=2.0)
     while state["step"] < int(tc.steps):
         step = state["step"]
-        gen = make_generator(tc.seed, "train", step)
-        images = sampler.batch(int(tc.batch_size), gen)
+        gen = make_generator(tc.seed, "train", step)  # crops, SNRs, rate (CPU)
+        noise = gen if device.type == "cpu" else make_generator(tc.seed, "train", step, device=device)
+        images = sampler.batch(int(tc.batch_size), gen).to(device)
         snr = torch.empty(images.shape[0]).uniform_(float(tc.snr_db.min), float(tc.snr_db.max), generator=gen)
         if tc.get("rates"):  # rate-adaptive: a latent prefix length drawn per batch
             model.use_rate(int(tc.rates[int(torch.randint(0, len(tc.rates), (1,), generator=gen))]))
         for group in optimizer.param_groups:
             group["lr"] = learning_rate(step, int(tc.steps), float(tc.lr), tc.get("lr_final"), int(tc.get("warmup", 0)))
         model.train()
-        loss = training_loss(forward(model, channel, images, snr, gen), images, tc.get("loss", "mse"))
+        loss = training_loss(forward(model, channel, images, snr, noise), images, tc.get("loss", "mse"))
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
@@ -143,8 +149,16 @@ def validate(model, channel, images: torch.Tensor, snr_db: float, seed, val_rate
     if hasattr(model, "use_rate") and val_rate:
         model.use_rate(int(val_rate))
     snr = torch.full((images.shape[0],), snr_db)
-    out = forward(model, channel, images, snr, make_generator(seed, "validation"))
+    out = forward(model, channel, images, snr, make_generator(seed, "validation", device=images.device))
     return float(psnr(out.clamp(0, 1), images).mean())
+
+
+def _optimizer_to(optimizer, device: torch.device) -> None:
+    """Move a (resumed) optimiser's state tensors to ``device``."""
+    for state in optimizer.state.values():
+        for key, value in state.items():
+            if isinstance(value, torch.Tensor) and key != "step":
+                state[key] = value.to(device)
 
 
 def _save(path: Path, model, optimizer, state: dict, cfg: DictConfig, sampler: CropSampler) -> None:
