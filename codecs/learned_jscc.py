@@ -48,6 +48,15 @@ def equalize(y: torch.Tensor, h: torch.Tensor | None, no: float, receiver: str) 
     return y
 
 
+def tile_boxes(height: int, width: int, tile: int | None) -> list[tuple[int, int, int, int]]:
+    """``(top, bottom, left, right)`` of the tiles covering ``height x width`` row by row: ``tile``
+    pixels square, the last row and column what remains (``None``: one box, the whole image)."""
+    if not tile:
+        return [(0, height, 0, width)]
+    return [(t, min(t + tile, height), le, min(le + tile, width))
+            for t in range(0, height, tile) for le in range(0, width, tile)]
+
+
 class LearnedJSCC(Codec):
     """Trained deep-JSCC models used as one codec: the checkpoint fitting each (channel, CBR).
 
@@ -61,12 +70,21 @@ class LearnedJSCC(Codec):
         downsampling: the encoder's spatial downsampling factor.
         receiver: ``mmse`` (equalise with h when the channel gives CSI) or ``raw``.
         rates: for an untrained rate-adaptive model, the latent channel counts it sends.
+        tile: code the image as independent tiles of this many pixels (the last row and column
+            of tiles smaller), their latents power-normalised together as one image; ``crop``:
+            the checkpoint's training crop size; ``None``: the whole image at once. Symbol count
+            and CBR are the same either way. Why: a model trained on small crops always had an
+            image border within its receptive field; on large images it loses that (the adaptive
+            model gained 1.2-1.5 dB on Kodak from 128 px tiles; DeepJSCC neither gained nor lost).
     """
 
     mcs_policy = "none"
 
     def __init__(self, checkpoints: list[str] | str | None = None, model: nn.Module | None = None,
-                 downsampling: int = 4, receiver: str = "mmse", rates: list[int] | None = None) -> None:
+                 downsampling: int = 4, receiver: str = "mmse", rates: list[int] | None = None,
+                 tile: int | str | None = None) -> None:
+        if tile is not None and tile != "crop" and (not isinstance(tile, int) or tile % downsampling):
+            raise ConfigError(f"codec tile={tile!r}: use null, 'crop' or a multiple of {downsampling}")
         if receiver not in RECEIVERS:
             raise ConfigError(f"codec receiver must be one of {RECEIVERS}, got {receiver!r}")
         if isinstance(checkpoints, str):
@@ -78,7 +96,7 @@ class LearnedJSCC(Codec):
             raise ConfigError(f"codec rates={rates}: {type(model).__name__} is not rate-adaptive (no use_rate)")
         self.downsampling = downsampling
         self.receiver = receiver
-        self._model, self._rates = model, rates
+        self._model, self._rates, self.tile = model, rates, tile
         self.fits: list[JSCCCheckpoint] = [] if self.files else [JSCCCheckpoint.untrained(model, rates)]
         self._used: JSCCCheckpoint | None = None
 
@@ -117,6 +135,7 @@ class LearnedJSCC(Codec):
         model = fit.model.to(self.device)
         if hasattr(model, "use_rate"):
             model.use_rate(fit.rate_for(cbr, self.downsampling))
+        tile = self._tile_size(fit)
         out = []
         for record in images:
             x = record.pixels[None].to(self.device)
@@ -124,16 +143,27 @@ class LearnedJSCC(Codec):
             pad_h, pad_w = (-h) % self.downsampling, (-w) % self.downsampling
             x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else x
             snr = torch.full((1,), float(snr_db), device=x.device)
-            latent = model.encode(x, snr)
-            symbols = power_normalize(latent)[0]
+            boxes = tile_boxes(x.shape[-2], x.shape[-1], tile)
+            latents = [model.encode(x[..., t:b, le:r], snr) for t, b, le, r in boxes]
+            flat = torch.cat([z.flatten() for z in latents])[None]
+            symbols = power_normalize(flat)[0]
             received = channel(symbols, snr_db, generator_for(record))
-            estimate = equalize(received.y, received.h, received.no, self.receiver)
-            image = model.decode(symbols_to_latent(estimate[None], latent.shape), snr)
+            estimate = symbols_to_latent(equalize(received.y, received.h, received.no, self.receiver)[None],
+                                         flat.shape)[0]
+            image = torch.zeros_like(x)
+            for (t, b, le, r), sent, got in zip(boxes, latents, estimate.split([z.numel() for z in latents])):
+                image[..., t:b, le:r] = model.decode(got.reshape(sent.shape), snr)
             image = image[..., :h, :w].clamp(0, 1)[0].float().cpu()
-            out.append([Reception(image, symbols.numel(), 0, None, "analog", False, {})])
+            out.append([Reception(image, symbols.numel(), 0, None, "analog", False, {"tiles": len(boxes)})])
         return out
+
+    def _tile_size(self, fit: JSCCCheckpoint) -> int | None:
+        if self.tile != "crop":
+            return self.tile
+        crop = (fit.meta.get("data") or {}).get("crop")
+        return int(crop) if crop else None
 
     def describe(self) -> dict:
         fit = self._used or self.fits[0]
         return {"codec_backend": f"testbed.codecs.learned_jscc.LearnedJSCC[{type(fit.model).__name__}]",
-                "receiver": self.receiver, **fit.describe()}
+                "receiver": self.receiver, "tile": self._tile_size(fit), **fit.describe()}

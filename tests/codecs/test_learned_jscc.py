@@ -53,3 +53,23 @@ def test_missing_weights_name_the_file_and_the_fix(tmp_path):
     codec = LearnedJSCC(checkpoints=[str(tmp_path / "nope.pt")])
     with pytest.raises(ConfigError, match="nope.pt.*testbed-train"):
         codec.check()
+
+
+def test_tiles_cover_the_image_once_and_send_the_same_symbols():
+    from testbed.codecs.learned_jscc import tile_boxes
+
+    boxes = tile_boxes(72, 100, 32)
+    cover = torch.zeros(72, 100)
+    for t, b, left, r in boxes:
+        cover[t:b, left:r] += 1
+    assert torch.all(cover == 1) and len(boxes) == 3 * 4 and tile_boxes(8, 8, None) == [(0, 8, 0, 8)]
+    record = tiny_image(61)  # padded to 64 x W: tiles of 32 and a smaller last column
+    gen = lambda r, *s: make_generator("tile")  # noqa: E731
+    torch.manual_seed(0)
+    net = DeepJSCCNet(latent_channels=6, width=16)
+    whole = LearnedJSCC(model=net).transmit([record], AWGNChannel(), 30.0, 1 / 16, gen)[0][0]
+    tiled = LearnedJSCC(model=net, tile=32).transmit([record], AWGNChannel(), 30.0, 1 / 16, gen)[0][0]
+    assert tiled.channel_uses == whole.channel_uses and tiled.image.shape == record.pixels.shape
+    assert tiled.extra["tiles"] > 1 and not torch.equal(tiled.image, whole.image)
+    with pytest.raises(ConfigError, match="tile"):
+        LearnedJSCC(model=net, tile=30)
