@@ -71,7 +71,10 @@ def test_checkpoint_without_config_needs_a_model(tmp_path):
 
 
 def test_shipped_checkpoints_load_and_say_what_they_fit():
-    for name in ("deepjscc_awgn_cbr1-16_snr10.pt", "adjscc_awgn.pt"):
+    for name, channel in (("deepjscc_awgn_cbr1-16_snr10.pt", AWGN), ("adjscc_awgn.pt", AWGN),
+                          ("adjscc_rayleigh.pt", RAYLEIGH)):
         fit = JSCCCheckpoint.load(name)
-        assert fit.channel == AWGN and fit.meta["step"] > 0 and fit.meta["data"]["path"]
+        assert fit.channel == channel and fit.meta["step"] > 0 and fit.meta["data"]["path"]
         assert 6 in fit.rates
+    total = sum(p.stat().st_size for p in resolve_checkpoint("x").parent.glob("*.pt"))
+    assert total <= 40 * 2**20  # the budget for all shipped checkpoints
