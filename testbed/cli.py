@@ -22,7 +22,7 @@ from pathlib import Path
 from testbed.errors import TestbedError
 
 log = logging.getLogger("testbed")
-SUBCOMMANDS = ("list", "plot", "waterfall", "weights", "train-curve", "transforms")
+SUBCOMMANDS = ("list", "plot", "waterfall", "weights", "train-curve", "transforms", "sess-calibrate")
 
 
 def _hydra_app(cfg) -> None:
@@ -110,12 +110,13 @@ def _parser() -> argparse.ArgumentParser:
     p_plot.add_argument("--metric", action="append", help="only this metric (repeatable)")
     p_plot.add_argument("--format", action="append", default=None, choices=["png", "pdf", "svg"])
     p_plot.set_defaults(func=_plot)
-    from testbed import train_curve, transform_report, waterfall, weights_report
+    from testbed import sess_calibrate_cli, train_curve, transform_report, waterfall, weights_report
 
     waterfall.add_parser(sub)
     weights_report.add_parser(sub)
     train_curve.add_parser(sub)
     transform_report.add_parser(sub)
+    sess_calibrate_cli.add_parser(sub)
     return parser
 
 

@@ -8,7 +8,7 @@ from testbed.channels.awgn import AWGNChannel
 from testbed.plugins import available, instantiate
 from testbed import testing
 from testbed.testing import check_channel, check_codec, check_metric
-from testbed.weights import WEIGHTS_ENV
+from testbed.weights import WEIGHTS_ENV, MissingWeightsError, resolve
 
 from .conftest import TINY
 
@@ -50,7 +50,22 @@ def stand_in_weights(tmp_path, monkeypatch):
 def test_metric_contract(make_cfg, name, stand_in_weights):
     metric = instantiate(_node(make_cfg, "metric", name))
     stand_in_weights(metric)
+    missing = [spec.filename for spec, explicit in metric.required_weights() if _missing(spec, explicit)] \
+        if hasattr(metric, "required_weights") else []
+    if missing:  # weights no package ships and none can stand in for (SAM, RAM, OpenCLIP ViT-H)
+        with pytest.raises(MissingWeightsError) as err:
+            metric.check()  # the contract then: refused before any work, naming every file
+        assert all(f in str(err.value) for f in missing) and WEIGHTS_ENV in str(err.value)
+        return
     check_metric(metric)
+
+
+def _missing(spec, explicit) -> bool:
+    try:
+        resolve(spec, explicit)
+    except MissingWeightsError:
+        return True
+    return False
 
 
 @pytest.mark.parametrize("name", available("dataset"))

@@ -40,7 +40,8 @@ from .backend import SceneGraphBackend
 from .clip_embeddings import CLIP_MODEL, CLIP_TAG, CLIP_WEIGHTS, ClipEmbedder, module_fingerprint, region_crops
 from .graph import SceneGraph
 from .params import BUILD_FIELDS, IMPORTANCE_FIELDS, SeSSParams
-from .relation_head import PSG_PREDICATES, RAM_WEIGHTS, RelationHead, load_relation_head
+from .predicates import PSG_PREDICATES  # the 56 PSG predicates, in RAM's class order
+from .relation_head import RAM_WEIGHTS, RelationHead, load_relation_head
 from .saliency import spectral_residual_saliency
 from .sam_masks import SAM_WEIGHTS, TokenMaskGenerator, build_sam, select_masks, working_image
 from .sam_masks import sam_settings as generator_settings

@@ -31,21 +31,11 @@ from torch import nn
 
 from testbed.weights import WeightsFile
 
+
 RAM_WEIGHTS = WeightsFile(
     filename="ram_epoch12.pth",
     description="Relate-Anything relation head trained on PSG (RelateAnything README: "
                 "https://1drv.ms/u/s!AgCc-d5Aw1cumQapZwcaKob8InQm?e=qyMeTS)")
-
-#: The 56 Panoptic Scene Graph predicates, in RAM's class order.
-PSG_PREDICATES = (
-    "over", "in front of", "beside", "on", "in", "attached to", "hanging from", "on back of", "falling off",
-    "going down", "painted on", "walking on", "running on", "crossing", "standing on", "lying on", "sitting on",
-    "flying over", "jumping over", "jumping from", "wearing", "holding", "carrying", "looking at", "guiding",
-    "kissing", "eating", "drinking", "feeding", "biting", "catching", "picking", "playing with", "chasing",
-    "climbing", "cleaning", "playing", "touching", "pushing", "pulling", "opening", "cooking", "talking to",
-    "throwing", "slicing", "driving", "riding", "parked on", "driving on", "about to hit", "kicking", "swinging",
-    "entering", "exiting", "enclosing", "leaning on")
-
 
 @dataclass(frozen=True)
 class RelationHeadConfig:

@@ -64,12 +64,14 @@ def test_repeated_reconstructions_are_scored_once(make_cfg, tmp_path, monkeypatc
         assert len({r["psnr"] for r in rows if r["image_id"] == image}) == 1
 
 
-def test_default_metrics_run_in_a_sweep(make_cfg, tmp_path):
+def test_default_metrics_run_in_a_sweep(make_cfg, tmp_path, monkeypatch):
+    monkeypatch.setenv("TESTBED_CACHE", str(tmp_path / "cache"))  # SeSS's reference graphs
     cfg = make_cfg("dataset.limit=1", "dataset.max_side=96", "plots=false", "codec=[jpeg_capacity]",
                    "channel=[awgn]", "snr_db=[5,20]", "cbr=[0.25]")
-    assert list(cfg.metric) == ["psnr", "ms_ssim", "st_lpips", "vitscore"]
+    assert list(cfg.metric) == ["psnr", "ms_ssim", "st_lpips", "vitscore", "sess"]
     rows = read_results(run_sweep(cfg, tmp_path))
     low, high = sorted(rows, key=lambda r: r["snr_db"])
     assert high["psnr"] > low["psnr"] and high["st_lpips"] < low["st_lpips"]
     assert 0 < low["vitscore"] <= high["vitscore"] <= 1
+    assert 0 < low["sess"] <= high["sess"] <= 1
     assert "vit_s_focus.onnx" in high["provenance"] and "alex_shift_tolerant.pth" in high["provenance"]

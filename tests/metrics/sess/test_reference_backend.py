@@ -19,8 +19,9 @@ from testbed.metrics.sess import SceneGraph, SeSSParams  # noqa: E402
 from testbed.metrics.sess.backend import make_backend  # noqa: E402
 from testbed.metrics.sess.clip_embeddings import ClipEmbedder  # noqa: E402
 from testbed.metrics.sess.reference_backend import ReferenceBackend  # noqa: E402
-from testbed.metrics.sess.relation_head import (PSG_PREDICATES, RelationHead, load_ram_state,  # noqa: E402
-                                                load_relation_head, released_key_shapes)
+from testbed.metrics.sess.predicates import PSG_PREDICATES  # noqa: E402
+from testbed.metrics.sess.relation_head import (RelationHead, load_ram_state, load_relation_head,  # noqa: E402
+                                                released_key_shapes)
 from testbed.metrics.sess.sam_masks import (MaskSet, TokenMaskGenerator, multimask_tokens, sam_settings,  # noqa: E402
                                             select_masks, working_image)
 from testbed.metrics.sess.triplets import kept_count, ranked_triplets, triplet_graph  # noqa: E402
