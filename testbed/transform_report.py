@@ -120,7 +120,7 @@ def add_parser(sub) -> None:
     p.add_argument("--path", default=None, help="dataset folder (kodak, folder)")
     p.add_argument("--limit", type=int, default=None)
     p.add_argument("--max-side", dest="max_side", type=int, default=None)
-    p.add_argument("--metric", nargs="+", default=["psnr", "ms_ssim", "st_lpips", "vitscore"])
+    p.add_argument("--metric", nargs="+", default=["psnr", "ms_ssim", "st_lpips", "vitscore", "sess"])
     p.add_argument("--transform", nargs="+", default=[t for t in TRANSFORMS if t != "identity"],
                    help=f"of: {', '.join(TRANSFORMS)}")
     p.add_argument("--out", default="outputs/transforms")
