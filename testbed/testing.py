@@ -31,6 +31,15 @@ def tiny_image(max_side: int = 64, name: str = "astronaut") -> ImageRecord:
     return EmbeddedImages(names=[name], max_side=max_side).load()[0]
 
 
+def photo(name: str, size: tuple[int, int], max_side: int | None = None) -> torch.Tensor:
+    """A real photograph resized (bilinear, antialiased) to ``size`` = (H, W): ``[3, H, W]`` in [0, 1].
+
+    It is first loaded with its long side at ``max_side`` (default: twice the longer of H, W)."""
+    pixels = tiny_image(max_side=max_side or 2 * max(size), name=name).pixels[None]
+    return torch.nn.functional.interpolate(pixels, size=size, mode="bilinear", antialias=True,
+                                           align_corners=False)[0].clamp(0, 1)
+
+
 def _generators(codec: Codec, channel: Channel, snr: float, cbr: float):
     return lambda record, *salt: make_generator(0, record.image_id, codec.name, channel.name, snr, cbr, *salt)
 

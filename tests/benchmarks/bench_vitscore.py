@@ -12,21 +12,16 @@ import sys
 import time
 
 import torch
-import torch.nn.functional as F
 
 from testbed.metrics.vitscore import ViTScore
-from testbed.testing import tiny_image
+from testbed.testing import photo
 
 NAMES = ("coffee", "chelsea", "rocket", "motorcycle_left", "astronaut", "motorcycle_right")
 
 
 def photos(count: int) -> list[torch.Tensor]:
     """``count`` real photographs at 512x768 (``[3, 512, 768]`` in [0, 1])."""
-    out = []
-    for i in range(count):
-        pixels = tiny_image(max_side=768, name=NAMES[i % len(NAMES)]).pixels[None]
-        out.append(F.interpolate(pixels, size=(512, 768), mode="bilinear", antialias=True)[0].clamp(0, 1))
-    return out
+    return [photo(NAMES[i % len(NAMES)], (512, 768), max_side=768) for i in range(count)]
 
 
 def main(references: int = 3, receptions: int = 4) -> None:

@@ -9,7 +9,8 @@ from torchvision.models import VisionTransformer, vit_b_16
 from testbed.errors import ConfigError
 from testbed.metrics.vit_backbones import VIT_B_16_WEIGHTS, TorchvisionViTBackbone, prepare, resized_size
 from testbed.metrics.vitscore import ViTScore, greedy_match, rescale
-from testbed.testing import tiny_image
+from testbed.testing import photo
+from testbed.transformations import noise as _noisy
 from testbed.weights import MissingWeightsError
 
 NAMES = ("coffee", "chelsea", "rocket")
@@ -17,13 +18,7 @@ NAMES = ("coffee", "chelsea", "rocket")
 
 def _photo(name: str, size=(112, 168)) -> torch.Tensor:
     """A real photograph ``[3, 112, 168]`` in [0, 1]."""
-    pixels = tiny_image(max_side=336, name=name).pixels[None]
-    return F.interpolate(pixels, size=size, mode="bilinear", antialias=True, align_corners=False)[0].clamp(0, 1)
-
-
-def _noisy(image: torch.Tensor, sigma: float, seed: int = 0) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    return (image + sigma * torch.randn(image.shape, generator=g)).clamp(0, 1)
+    return photo(name, size)
 
 
 @pytest.fixture(scope="module")

