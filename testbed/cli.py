@@ -8,6 +8,9 @@
 * ``testbed weights [option...]`` lists the weights files metrics and codecs need, found or where to
   put them.
 * ``testbed train-curve CHECKPOINT...`` draws validation PSNR against training time.
+* ``testbed merge DIR... --out DIR`` merges the results of many jobs (multirun, shards) into one set.
+* ``testbed report RUN_DIR... [--out DIR]`` writes a self-contained HTML report (figures, tables,
+  gallery) of one run or a group of runs.
 * ``testbed transforms --dataset kodak --metric psnr vitscore --transform hflip rotate5`` scores
   clean images under transformations that keep or change their meaning.
 """
@@ -22,7 +25,8 @@ from pathlib import Path
 from testbed.errors import TestbedError
 
 log = logging.getLogger("testbed")
-SUBCOMMANDS = ("list", "plot", "waterfall", "weights", "train-curve", "transforms", "sess-calibrate")
+SUBCOMMANDS = ("list", "plot", "waterfall", "weights", "train-curve", "transforms", "sess-calibrate", "merge",
+               "report")
 
 
 def _hydra_app(cfg) -> None:
@@ -41,6 +45,10 @@ def _hydra_app(cfg) -> None:
 
         written = plot_results([results], out_dir / "plots")
         log.info("results: %s; %d figure files in %s", results, len(written), out_dir / "plots")
+    if cfg.get("report", True):
+        from testbed.report import build_report
+
+        log.info("report: %s", build_report([out_dir], out_dir))
 
 
 def check_group_choices(argv: list[str]) -> None:
@@ -110,13 +118,16 @@ def _parser() -> argparse.ArgumentParser:
     p_plot.add_argument("--metric", action="append", help="only this metric (repeatable)")
     p_plot.add_argument("--format", action="append", default=None, choices=["png", "pdf", "svg"])
     p_plot.set_defaults(func=_plot)
-    from testbed import sess_calibrate_cli, train_curve, transform_report, waterfall, weights_report
+    from testbed import (merge, report, sess_calibrate_cli, train_curve, transform_report, waterfall,
+                         weights_report)
 
     waterfall.add_parser(sub)
     weights_report.add_parser(sub)
     train_curve.add_parser(sub)
     transform_report.add_parser(sub)
     sess_calibrate_cli.add_parser(sub)
+    merge.add_parser(sub)
+    report.add_parser(sub)
     return parser
 
 

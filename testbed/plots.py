@@ -1,8 +1,9 @@
 """Figures from results files alone: metric vs SNR (per CBR) and metric vs CBR (per SNR).
 
 One line per codec / channel (MCS-table codecs as their envelope), the mean over images with
-error bars of one standard deviation; PNG and PDF. The image grid is drawn by
-:mod:`testbed.grid` from the reconstructions the rows point to.
+error bars of one standard deviation; PNG and PDF. With two metrics or more, also the normalised
+panel of all metrics side by side and their rank correlation (:mod:`testbed.comparison_plots`).
+The image grid is drawn by :mod:`testbed.grid` from the reconstructions the rows point to.
 """
 
 from __future__ import annotations
@@ -41,9 +42,19 @@ def _figure(rows, metric: str, x_key: str, fixed_key: str, fixed_value: float, t
 def plot_results(paths: Sequence[str | Path], out_dir: str | Path, metrics: Sequence[str] | None = None,
                  formats: Sequence[str] = ("png", "pdf"), grid: bool = True) -> list[Path]:
     """Draw every figure the results allow into ``out_dir``; returns the files written."""
+    written = plot_rows([row for p in paths for row in read_results(p)], out_dir, metrics, formats)
+    if grid and written:
+        from testbed.grid import draw_grids
+
+        written += draw_grids(paths, out_dir, formats=formats)
+    return written
+
+
+def plot_rows(rows: list[dict], out_dir: str | Path, metrics: Sequence[str] | None = None,
+              formats: Sequence[str] = ("png", "pdf")) -> list[Path]:
+    """The curve, panel and correlation figures of ``rows`` (results rows) into ``out_dir``."""
     import matplotlib.pyplot as plt
 
-    rows = [row for p in paths for row in read_results(p)]
     out_dir = Path(out_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
     written: list[Path] = []
@@ -51,8 +62,9 @@ def plot_results(paths: Sequence[str | Path], out_dir: str | Path, metrics: Sequ
         return written
     snrs = sorted({float(r["snr_db"]) for r in rows})
     cbrs = sorted({float(r["cbr"]) for r in rows})
-    for metric in metrics or metric_columns(rows):
-        figures = []
+    metrics = list(metrics or metric_columns(rows))
+    figures = comparison_figures(rows, metrics, snrs, cbrs)
+    for metric in metrics:
         if len(snrs) > 1:
             figures += [(f"{metric}_vs_snr_cbr{cbr:.5g}", _figure(rows, metric, "snr_db", "cbr", cbr,
                                                                     f"{metric} vs SNR, CBR = {cbr:.4g}"))
@@ -61,14 +73,29 @@ def plot_results(paths: Sequence[str | Path], out_dir: str | Path, metrics: Sequ
             figures += [(f"{metric}_vs_cbr_snr{snr:g}dB", _figure(rows, metric, "cbr", "snr_db", snr,
                                                                     f"{metric} vs CBR, SNR = {snr:g} dB"))
                         for snr in snrs]
-        for stem, fig in figures:
-            for fmt in formats:
-                path = out_dir / f"{stem}.{fmt}"
-                fig.savefig(path)
-                written.append(path)
-            plt.close(fig)
-    if grid:
-        from testbed.grid import draw_grids
-
-        written += draw_grids(paths, out_dir, formats=formats)
+    for stem, fig in figures:
+        for fmt in formats:
+            path = out_dir / f"{stem}.{fmt}"
+            fig.savefig(path)
+            written.append(path)
+        plt.close(fig)
     return written
+
+
+def comparison_figures(rows, metrics, snrs, cbrs) -> list[tuple[str, object]]:
+    """(file stem, figure) of the normalised panels and the rank-correlation matrix (>= 2 metrics)."""
+    from testbed.comparison_plots import correlation_figure, panel_figure
+
+    if len(metrics) < 2:
+        return []
+    figures = []
+    if len(snrs) > 1:
+        figures += [(f"panel_vs_snr_cbr{cbr:.5g}", panel_figure(rows, metrics, "snr_db", "cbr", cbr,
+                                                                 f"All metrics vs SNR, CBR = {cbr:.4g}"))
+                    for cbr in cbrs]
+    if len(cbrs) > 1:
+        figures += [(f"panel_vs_cbr_snr{snr:g}dB", panel_figure(rows, metrics, "cbr", "snr_db", snr,
+                                                                 f"All metrics vs CBR, SNR = {snr:g} dB"))
+                    for snr in snrs]
+    figures.append(("rank_correlation", correlation_figure(rows, metrics)))
+    return figures

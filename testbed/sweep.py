@@ -47,6 +47,8 @@ class SweepSetup:
     save_images: int
     device: torch.device
     score_memo: dict = field(default_factory=dict)  # metric -> {(reference, reconstruction): score}
+    skipped: dict = field(default_factory=dict)  # (codec, channel, cbr) -> why it cannot be served
+    shard: tuple[int, int] = (0, 1)  # (index, count): this job runs every count-th point from index
 
     @property
     def saved_ids(self) -> set[str]:
@@ -69,11 +71,7 @@ def build(cfg: DictConfig) -> SweepSetup:
             obj.device = device
             if hasattr(obj, "check"):
                 obj.check()
-    for name, codec in codecs.items():
-        _check_cbrs(name, codec, grid.cbr)
-        for channel in channels.values():
-            for cbr in grid.cbr:
-                codec.check_point(channel, cbr)
+    skipped = unsupported_points(codecs, channels, grid.cbr, cfg.get("unsupported", "error"))
     dataset = instantiate(cfg.dataset)
     records = dataset.load()
     seed = int(cfg.get("seed", 0))
@@ -81,20 +79,60 @@ def build(cfg: DictConfig) -> SweepSetup:
     hashes = {(c, h): config_fingerprint(nodes["codec"][c], nodes["channel"][h], shared)
               for c in codecs for h in channels}
     return SweepSetup(grid, records, dataset.describe(), codecs, channels, metrics, hashes, seed,
-                      int(cfg.get("save_images", 0) or 0), device)
+                      int(cfg.get("save_images", 0) or 0), device, skipped=skipped, shard=parse_shard(cfg))
 
 
-def _check_cbrs(name: str, codec: Codec, cbrs) -> None:
-    """A codec that sends fixed CBRs (a trained model) must support every CBR of the grid."""
+def unsupported_points(codecs: dict, channels: dict, cbrs, policy: str = "error") -> dict:
+    """The (codec, channel, CBR) points no codec setting can serve, with the reason for each.
+
+    ``policy = "error"`` raises on the first (the default: a typo in a preset should stop it);
+    ``"skip"`` returns them all, so a grid that mixes fixed-rate models with any-rate codecs (the
+    paper presets: DeepJSCC has one CBR and one channel) runs what can run.
+    """
+    if policy not in ("error", "skip"):
+        raise ConfigError(f"unsupported={policy!r}: use error (stop on a point no codec setting serves) or skip")
+    skipped = {}
+    for name, codec in codecs.items():
+        for cbr in cbrs:
+            for channel_name, channel in channels.items():
+                try:
+                    _check_cbr(name, codec, cbr)
+                    codec.check_point(channel, cbr)
+                except ConfigError as err:
+                    if policy == "error":
+                        raise
+                    skipped[(name, channel_name, cbr)] = str(err)
+    return skipped
+
+
+def parse_shard(cfg: DictConfig) -> tuple[int, int]:
+    """``shard.index`` / ``shard.count`` (default 0 / 1): which share of the sweep points this job runs."""
+    node = cfg.get("shard") or {}
+    index, count = node.get("index", 0), node.get("count", 1)
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (index, count)) or not 0 <= index < count:
+        raise ConfigError(f"shard: index={index!r}, count={count!r}: need whole numbers with 0 <= index < count "
+                          "(e.g. -m shard.count=2 shard.index=0,1)")
+    return index, count
+
+
+def _check_cbr(name: str, codec: Codec, cbr: float) -> None:
+    """A codec that sends fixed CBRs (a trained model) must support the CBR."""
     supported = codec.supported_cbrs()
-    if supported is None:
-        return
-    missing = [c for c in cbrs if not any(abs(c - s) <= 0.01 * s for s in supported)]
-    if missing:
+    if supported is not None and not any(abs(cbr - s) <= 0.01 * s for s in supported):
         raise ConfigError(
-            f"codec {name} cannot send CBR {', '.join(f'{c:.4g}' for c in missing)}: it supports "
+            f"codec {name} cannot send CBR {cbr:.4g}: it supports "
             f"{', '.join(f'{s:.4g}' for s in supported)} (pick those CBRs or another checkpoint)"
         )
+
+
+def sweep_points(setup: SweepSetup) -> list[tuple]:
+    """This job's (codec, channel, cbr, snr, repetition) points: the grid less skipped points,
+    every ``count``-th from ``index`` when sharded (codec-major order, so shards share the work)."""
+    points = [(c, h, cbr, snr, rep) for c in setup.codecs for h in setup.channels
+              for cbr in setup.grid.cbr for snr in setup.grid.snr_db
+              for rep in range(setup.grid.repetitions) if (c, h, cbr) not in setup.skipped]
+    index, count = setup.shard
+    return points[index::count]
 
 
 def run_sweep(cfg: DictConfig, out_dir: str | Path) -> Path:
@@ -106,9 +144,8 @@ def run_sweep(cfg: DictConfig, out_dir: str | Path) -> Path:
     out_dir = Path(out_dir)
     store = ResultsStore(out_dir, list(setup.metrics))
     _save_originals(setup, out_dir)
-    points = [(c, h, cbr, snr, rep) for c in setup.codecs for h in setup.channels
-              for cbr in setup.grid.cbr for snr in setup.grid.snr_db
-              for rep in range(setup.grid.repetitions)]
+    _record_skipped(setup, out_dir)
+    points = sweep_points(setup)
     total = len(points) * len(setup.records)
     bar = tqdm(total=total, unit="img", desc="sweep", dynamic_ncols=True, mininterval=1.0)
     started = time.perf_counter()
@@ -122,6 +159,19 @@ def run_sweep(cfg: DictConfig, out_dir: str | Path) -> Path:
     bar.close()
     log.info("sweep finished: %d rows in %s (%.1f s)", len(store), store.path, time.perf_counter() - started)
     return store.path
+
+
+def _record_skipped(setup: SweepSetup, out_dir: Path) -> None:
+    """Log the points left out and list them in ``skipped.json`` (the report shows them)."""
+    entries = [dict(codec=c, channel=h, cbr=cbr, reason=why) for (c, h, cbr), why in setup.skipped.items()]
+    for entry in entries:
+        log.warning("skipped %s/%s at CBR %.4g: %s", entry["codec"], entry["channel"], entry["cbr"], entry["reason"])
+    path = out_dir / "skipped.json"
+    if entries:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(entries, indent=1) + "\n")
+    elif path.exists():
+        path.unlink()
 
 
 def _done(store: ResultsStore, setup: SweepSetup, record: ImageRecord, point) -> bool:

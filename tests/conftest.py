@@ -13,7 +13,8 @@ from hydra import compose, initialize_config_module
 #: The tiniest real sweep: two embedded photos at 64 px, fast to run anywhere.
 #: Small runs for the plumbing tests: two 64 px images, the pixel metrics only (the default
 #: experiment's backbone metrics are run by test_default_metrics_run_in_a_sweep and the contract kit).
-TINY = ["dataset.limit=2", "dataset.max_side=64", "save_images=1", "plots=false", "metric=[psnr,ms_ssim]"]
+TINY = ["dataset.limit=2", "dataset.max_side=64", "save_images=1", "plots=false", "report=false",
+        "metric=[psnr,ms_ssim]"]
 
 
 @pytest.fixture

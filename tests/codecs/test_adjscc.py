@@ -11,7 +11,7 @@ from testbed.codecs.gdn import GDN
 from testbed.codecs.learned_jscc import LearnedJSCC
 from testbed.errors import ConfigError
 from testbed.seeding import make_generator
-from testbed.sweep import _check_cbrs
+from testbed.sweep import _check_cbr
 from testbed.testing import tiny_image
 
 
@@ -52,8 +52,9 @@ def test_rate_adaptive_codec_sends_each_cbr_of_its_set():
         cbr = c / 96
         (rec,) = codec.transmit([record], AWGNChannel(), 5.0, cbr, lambda r, *s: make_generator("a"))[0]
         assert math.isclose(rec.channel_uses / record.num_values, cbr)
-    _check_cbrs("adjscc", codec, [1 / 48, 1 / 16, 1 / 8])
+    for cbr in (1 / 48, 1 / 16, 1 / 8):
+        _check_cbr("adjscc", codec, cbr)
     with pytest.raises(ConfigError, match="supports"):
-        _check_cbrs("adjscc", codec, [1 / 32])
+        _check_cbr("adjscc", codec, 1 / 32)
     with pytest.raises(ConfigError, match="not rate-adaptive"):
         LearnedJSCC(model=torch.nn.Linear(1, 1), rates=[2])

@@ -1,0 +1,43 @@
+"""Which points a sweep runs: unsupported (codec, channel, CBR) points skipped or refused, shards."""
+
+import json
+
+import pytest
+
+from testbed.errors import ConfigError
+from testbed.results import read_results
+from testbed.sweep import build, run_sweep, sweep_points
+
+from ..conftest import TINY
+
+#: DeepJSCC ships an AWGN model only: its Rayleigh points cannot be served.
+MIXED = ("codec=[uncoded,deepjscc]", "channel=[awgn,rayleigh]", "snr_db=[4]", "cbr=[1/16]")
+
+
+def test_unsupported_points_stop_the_run_by_default(make_cfg, tmp_path):
+    with pytest.raises(ConfigError, match="deepjscc.*no checkpoint for channel"):
+        run_sweep(make_cfg(*TINY, *MIXED), tmp_path)
+    assert not (tmp_path / "results.csv").exists()  # refused before any work
+
+
+def test_unsupported_points_are_skipped_and_listed(make_cfg, tmp_path):
+    rows = read_results(run_sweep(make_cfg(*TINY, *MIXED, "unsupported=skip"), tmp_path))
+    pairs = {(r["codec"], r["channel"]) for r in rows}
+    assert pairs == {("uncoded", "awgn"), ("uncoded", "rayleigh"), ("deepjscc", "awgn")}
+    (entry,) = json.loads((tmp_path / "skipped.json").read_text())
+    assert (entry["codec"], entry["channel"]) == ("deepjscc", "rayleigh") and "Available" in entry["reason"]
+
+
+def test_bad_policy_and_bad_shard_are_refused(make_cfg):
+    with pytest.raises(ConfigError, match="unsupported='maybe'"):
+        build(make_cfg(*TINY, "unsupported=maybe"))
+    with pytest.raises(ConfigError, match="shard"):
+        build(make_cfg(*TINY, "shard.count=2", "shard.index=2"))
+
+
+def test_shards_split_the_points_without_overlap_or_loss(make_cfg):
+    grid = ("codec=[uncoded,jpeg_ldpc]", "channel=[awgn,rayleigh]", "snr_db=[1,4,7]", "cbr=[0.25]")
+    whole = sweep_points(build(make_cfg(*TINY, *grid)))
+    shards = [sweep_points(build(make_cfg(*TINY, *grid, "shard.count=3", f"shard.index={i}"))) for i in range(3)]
+    assert sorted(p for s in shards for p in s) == sorted(whole) and len(whole) == 12
+    assert all(len(s) == 4 for s in shards)
