@@ -35,6 +35,16 @@ def _hydra_app(cfg) -> None:
     from testbed.sweep import run_sweep
 
     out_dir = Path(HydraConfig.get().runtime.output_dir)
+    if cfg.get("transformations"):  # the transformations experiment: clean images, no channel
+        from testbed.transform_report import run_config
+
+        try:
+            written = run_config(cfg, out_dir)
+        except TestbedError as err:
+            print(f"testbed: error: {err}", file=sys.stderr)
+            sys.exit(2)
+        log.info("transformations: %s", ", ".join(str(p) for p in written))
+        return
     try:
         results = run_sweep(cfg, out_dir)
     except TestbedError as err:  # a clear message, not a traceback (Hydra would print one)

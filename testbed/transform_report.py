@@ -89,28 +89,43 @@ def _figure(table: list[dict], metrics: dict, path: Path) -> Path:
     return path
 
 
+def run_experiment(dataset_node, metric_nodes: dict, transforms: list[str], out: Path) -> list[Path]:
+    """Check everything, score every image under every transformation, write the files."""
+    from testbed.plugins import instantiate
+
+    for name in transforms:
+        if name not in TRANSFORMS:
+            apply(name, None)  # raises the error listing the transformations
+    dataset = instantiate(dataset_node)
+    metrics = {}
+    for name, node in metric_nodes.items():
+        metrics[name] = instantiate(node)
+        metrics[name].name = name
+        metrics[name].check()  # missing weights stop here, before any work
+    records = dataset.load()
+    rows = evaluate(records, metrics, list(transforms))
+    provenance = {"dataset": dataset.describe(), "metrics": {n: m.describe() for n, m in metrics.items()}}
+    return write(rows, metrics, Path(out), provenance)
+
+
+def run_config(cfg, out_dir: Path) -> list[Path]:
+    """The ``transformations`` preset (a Hydra run whose config lists ``transformations``)."""
+    from testbed.sweep_config import plugin_nodes
+
+    return run_experiment(cfg.dataset, plugin_nodes(cfg, "metric"), list(cfg.transformations), out_dir)
+
+
 def run(args) -> int:
-    from testbed.plugins import instantiate, option_node
+    from testbed.plugins import option_node
 
     node = option_node("dataset", args.dataset)
     for key in ("path", "limit", "max_side"):
         if getattr(args, key) is not None:
             node[key] = getattr(args, key)
-    dataset = instantiate(node)
-    metrics = {}
-    for name in args.metric:
-        metrics[name] = instantiate(option_node("metric", name))
-        metrics[name].name = name
-        metrics[name].check()  # missing weights stop here, before any work
-    for name in args.transform:
-        if name not in TRANSFORMS:
-            apply(name, None)  # raises the error listing the transformations
-    records = dataset.load()
-    rows = evaluate(records, metrics, args.transform)
-    provenance = {"dataset": dataset.describe(), "metrics": {n: m.describe() for n, m in metrics.items()}}
-    written = write(rows, metrics, Path(args.out), provenance)
+    written = run_experiment(node, {name: option_node("metric", name) for name in args.metric},
+                             args.transform, Path(args.out))
     print((Path(args.out) / "transforms_table.md").read_text())
-    print(f"{len(rows)} rows; files: {', '.join(str(p) for p in written)}")
+    print(f"files: {', '.join(str(p) for p in written)}")
     return 0
 
 

@@ -53,3 +53,17 @@ def test_command_writes_rows_table_and_figure(tmp_path):
     assert "| hflip | kept |" in (out / "transforms_table.md").read_text()
     assert (out / "transforms.png").stat().st_size > 0 and (out / "provenance.json").is_file()
     assert main(["transforms", "--metric", "no_such", "--out", str(out)]) == 2
+
+
+def test_transformations_preset_runs_as_a_hydra_experiment(tmp_path):
+    from ..conftest import run_cli
+
+    done = run_cli("experiment=transformations", "dataset=embedded", "dataset.limit=2", "dataset.max_side=64",
+                   "metric=[psnr,ms_ssim]", "transformations=[identity,hflip,occlude25]",
+                   f"paths.output_dir={tmp_path}")
+    assert done.returncode == 0, done.stderr[-2000:]
+    rows = list(csv.DictReader(open(tmp_path / "transformations" / "transforms.csv")))
+    assert [r["transform"] for r in rows].count("occlude25") == 2 and (tmp_path / "transformations" / "transforms.png").is_file()
+    bad = run_cli("experiment=transformations", "dataset=embedded", "transformations=[mirror]",
+                  f"paths.output_dir={tmp_path}")
+    assert bad.returncode == 2 and "unknown transformation 'mirror'" in bad.stderr
