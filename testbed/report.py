@@ -137,7 +137,7 @@ def figures_section(rows: list[dict], out_dir: Path, metrics: list[str]) -> str:
     written = plot_rows(rows, out_dir / "figures", metrics=metrics, formats=("png",))
     ordered = sorted(written, key=lambda p: (not p.stem.startswith(("panel", "rank")), p.stem))
     return H.section("Figures", '<div class="figures">' + "\n".join(
-        H.figure(p, p.stem.replace("_", " ")) for p in ordered) + "</div>", "figures")
+        H.figure(p, p.stem.replace("_", " "), wide=p.stem.startswith("panel")) for p in ordered) + "</div>", "figures")
 
 
 def gallery_section(rows: list[dict], metrics: list[str], out_dir: Path, snrs=None, cbrs=None) -> str:

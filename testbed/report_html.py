@@ -18,7 +18,8 @@ table{border-collapse:collapse;margin:.6em 0 1.4em;font-size:.85em}
 th,td{border:1px solid #ccc;padding:.25em .55em;text-align:right}th{background:#f2f2f2;cursor:pointer}
 td:first-child,th:first-child{text-align:left}th.sorted-asc::after{content:" \\25B2"}
 th.sorted-desc::after{content:" \\25BC"}
-.figures img{max-width:100%;border:1px solid #eee;margin:.4em 0}
+.figures{display:flex;flex-wrap:wrap;gap:.8em}.figures figure{margin:0;max-width:640px}
+.figures figure.wide{max-width:100%;flex-basis:100%}.figures img{max-width:100%;border:1px solid #eee}
 .gallery{display:flex;flex-wrap:wrap;gap:.6em}.gallery figure{margin:0;width:260px;font-size:.75em}
 .gallery img{width:100%;border:1px solid #ddd}pre{background:#f7f7f7;padding:.6em;overflow:auto;font-size:.8em}
 .note{color:#555;font-size:.9em}
@@ -99,8 +100,9 @@ def thumbnail_data_uri(path: Path, width: int = 384) -> str:
     return "data:image/jpeg;base64," + base64.b64encode(buffer.getvalue()).decode("ascii")
 
 
-def figure(path: Path, caption: str) -> str:
-    return (f'<figure class="plot"><img alt="{esc(caption)}" src="{png_data_uri(path)}">'
+def figure(path: Path, caption: str, wide: bool = False) -> str:
+    css = "plot wide" if wide else "plot"
+    return (f'<figure class="{css}"><img alt="{esc(caption)}" src="{png_data_uri(path)}">'
             f"<figcaption>{esc(caption)}</figcaption></figure>")
 
 
