@@ -70,5 +70,6 @@ def mean_table(rows: list[dict], metric: str, fixed_key: str, fixed_value: float
              "|---|" + "---|" * len(xs)]
     for c in cs:
         cells = {float(x): m for x, m in zip(c.x, c.mean)}
-        lines.append(f"| {c.label} | " + " | ".join(f"{cells[x]:.2f}" if x in cells else "" for x in xs) + " |")
+        digits = 2 if metric == "psnr" else 3
+        lines.append(f"| {c.label} | " + " | ".join(f"{cells[x]:.{digits}f}" if x in cells else "" for x in xs) + " |")
     return "\n".join(lines)

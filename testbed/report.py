@@ -5,7 +5,8 @@ Hydra config), provenance (code versions and the codec / channel / metric / data
 rows carry), the figures (normalised metric panel, rank correlations, per-metric curves with their
 spread over images), sortable tables of mean +- std per curve and point, and a gallery: each saved
 original beside its reconstructions at the chosen SNRs and CBRs, captioned with their metric values.
-Figures and thumbnails are embedded; each thumbnail links to the full PNG of the run.
+Figures and thumbnails are embedded; each thumbnail links to the full PNG of the run. The mean
+tables are also written as Markdown (``report_tables.md``).
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from testbed.errors import ConfigError
 from testbed.results import RESULTS_FILE, metric_columns, original_image_path, read_results, row_key
 
 REPORT_FILE = "report.html"
+TABLES_FILE = "report_tables.md"  # the mean tables in Markdown, for a paper or a README
 
 
 def resolve_sources(paths: Sequence[str | Path], out_dir: Path) -> list[Path]:
@@ -187,7 +189,23 @@ def build_report(paths: Sequence[str | Path], out_dir: str | Path | None = None,
                 provenance_section(rows)]
     path = out_dir / REPORT_FILE
     path.write_text(H.page(title, sections), encoding="utf-8")
+    (out_dir / TABLES_FILE).write_text(markdown_tables(rows, metrics), encoding="utf-8")
     return path
+
+
+def markdown_tables(rows: list[dict], metrics: list[str]) -> str:
+    """Mean of every metric per curve, against SNR (per CBR) and against CBR (per SNR), in Markdown."""
+    from testbed.aggregate import mean_table
+
+    snrs = sorted({float(r["snr_db"]) for r in rows})
+    cbrs = sorted({float(r["cbr"]) for r in rows})
+    blocks = []
+    for metric in metrics:
+        if len(snrs) > 1:
+            blocks += [mean_table(rows, metric, "cbr", cbr, "snr_db") for cbr in cbrs]
+        if len(cbrs) > 1:
+            blocks += [mean_table(rows, metric, "snr_db", snr, "cbr") for snr in snrs]
+    return "\n\n".join(blocks) + "\n"
 
 
 def add_parser(sub) -> None:
