@@ -64,10 +64,13 @@ def load_rows(files: list[Path]) -> tuple[list[dict], int]:
 
 
 def _pick(values: list[float], chosen: Sequence[float] | None, at_most: int = 3) -> list[float]:
+    """The ``chosen`` values present, else up to ``at_most`` spread out (1: the middle one)."""
     if chosen:
         return [v for v in values if any(np.isclose(v, c) for c in chosen)]
     if len(values) <= at_most:
         return values
+    if at_most == 1:
+        return [values[len(values) // 2]]
     return [values[0], values[len(values) // 2], values[-1]]
 
 
@@ -147,7 +150,7 @@ def gallery_section(rows: list[dict], metrics: list[str], out_dir: Path, snrs=No
     if not saved:
         return H.section("Gallery", '<p class="note">No reconstructions were saved (save_images=0).</p>', "gallery")
     chosen_snrs = _pick(sorted({float(r["snr_db"]) for r in saved}), snrs)
-    chosen_cbrs = _pick(sorted({float(r["cbr"]) for r in saved}), cbrs, at_most=1 if not cbrs else 99)
+    chosen_cbrs = _pick(sorted({float(r["cbr"]) for r in saved}), cbrs, at_most=1)
     body = []
     for image_id in sorted({r["image_id"] for r in saved}):
         cards = []

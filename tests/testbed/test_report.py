@@ -92,3 +92,14 @@ def test_report_opens_in_headless_chromium(report):
         assert [e for e in browser.get_log("browser") if e["level"] == "SEVERE"] == []
     finally:
         browser.quit()
+
+
+def test_report_command_picks_the_gallery_points(report, tmp_path):
+    from testbed.cli import main
+
+    _, run = report
+    assert main(["report", str(run), "--out", str(tmp_path), "--snr", "7", "--title", "mine"]) == 0
+    html = (tmp_path / "report.html").read_text()
+    assert "<title>mine</title>" in html
+    assert set(re.findall(r'data-snr="([^"]+)"', html)) == {"7"}
+    assert main(["report", str(tmp_path / "nothing")]) == 2  # no results: a clear error
