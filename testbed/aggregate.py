@@ -62,11 +62,19 @@ def curves(rows: list[dict], metric: str, x_key: str, fixed_key: str, fixed_valu
     return out
 
 
+def format_value(key: str, value: float) -> str:
+    """An axis value for a table: SNRs as given, CBRs as 1/k where k is a whole number."""
+    if key == "cbr" and value > 0 and abs(1 / value - round(1 / value)) < 1e-6 * (1 / value):
+        return f"1/{round(1 / value)}"
+    return f"{value:g}"
+
+
 def mean_table(rows: list[dict], metric: str, fixed_key: str, fixed_value: float, x_key: str) -> str:
     """A Markdown table of mean ``metric`` per curve (rows) and ``x_key`` value (columns)."""
     cs = curves(rows, metric, x_key, fixed_key, fixed_value)
     xs = sorted({float(x) for c in cs for x in c.x})
-    lines = [f"| {metric} ({fixed_key}={fixed_value:g}) | " + " | ".join(f"{x:g}" for x in xs) + " |",
+    lines = [f"| {metric} ({fixed_key}={format_value(fixed_key, fixed_value)}) | "
+             + " | ".join(format_value(x_key, x) for x in xs) + " |",
              "|---|" + "---|" * len(xs)]
     for c in cs:
         cells = {float(x): m for x, m in zip(c.x, c.mean)}

@@ -8,6 +8,7 @@ The image grid is drawn by :mod:`testbed.grid` from the reconstructions the rows
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 from typing import Sequence
 
@@ -63,17 +64,8 @@ def plot_rows(rows: list[dict], out_dir: str | Path, metrics: Sequence[str] | No
     snrs = sorted({float(r["snr_db"]) for r in rows})
     cbrs = sorted({float(r["cbr"]) for r in rows})
     metrics = list(metrics or metric_columns(rows))
-    figures = comparison_figures(rows, metrics, snrs, cbrs)
-    for metric in metrics:
-        if len(snrs) > 1:
-            figures += [(f"{metric}_vs_snr_cbr{cbr:.5g}", _figure(rows, metric, "snr_db", "cbr", cbr,
-                                                                    f"{metric} vs SNR, CBR = {cbr:.4g}"))
-                        for cbr in cbrs]
-        if len(cbrs) > 1:
-            figures += [(f"{metric}_vs_cbr_snr{snr:g}dB", _figure(rows, metric, "cbr", "snr_db", snr,
-                                                                    f"{metric} vs CBR, SNR = {snr:g} dB"))
-                        for snr in snrs]
-    for stem, fig in figures:
+    for stem, draw in comparison_figures(rows, metrics, snrs, cbrs) + curve_figures(rows, metrics, snrs, cbrs):
+        fig = draw()  # drawn, saved and closed one at a time: a large grid makes dozens of figures
         for fmt in formats:
             path = out_dir / f"{stem}.{fmt}"
             fig.savefig(path)
@@ -82,20 +74,35 @@ def plot_rows(rows: list[dict], out_dir: str | Path, metrics: Sequence[str] | No
     return written
 
 
+def curve_figures(rows, metrics, snrs, cbrs) -> list[tuple[str, object]]:
+    """(file stem, drawing function) of each metric against SNR per CBR and against CBR per SNR."""
+    figures = []
+    for metric in metrics:
+        if len(snrs) > 1:
+            figures += [(f"{metric}_vs_snr_cbr{cbr:.5g}",
+                         partial(_figure, rows, metric, "snr_db", "cbr", cbr, f"{metric} vs SNR, CBR = {cbr:.4g}"))
+                        for cbr in cbrs]
+        if len(cbrs) > 1:
+            figures += [(f"{metric}_vs_cbr_snr{snr:g}dB",
+                         partial(_figure, rows, metric, "cbr", "snr_db", snr, f"{metric} vs CBR, SNR = {snr:g} dB"))
+                        for snr in snrs]
+    return figures
+
+
 def comparison_figures(rows, metrics, snrs, cbrs) -> list[tuple[str, object]]:
-    """(file stem, figure) of the normalised panels and the rank-correlation matrix (>= 2 metrics)."""
+    """(file stem, drawing function) of the normalised panels and the rank-correlation matrix (>= 2 metrics)."""
     from testbed.comparison_plots import correlation_figure, panel_figure
 
     if len(metrics) < 2:
         return []
     figures = []
     if len(snrs) > 1:
-        figures += [(f"panel_vs_snr_cbr{cbr:.5g}", panel_figure(rows, metrics, "snr_db", "cbr", cbr,
-                                                                 f"All metrics vs SNR, CBR = {cbr:.4g}"))
+        figures += [(f"panel_vs_snr_cbr{cbr:.5g}", partial(panel_figure, rows, metrics, "snr_db", "cbr", cbr,
+                                                           f"All metrics vs SNR, CBR = {cbr:.4g}"))
                     for cbr in cbrs]
     if len(cbrs) > 1:
-        figures += [(f"panel_vs_cbr_snr{snr:g}dB", panel_figure(rows, metrics, "cbr", "snr_db", snr,
-                                                                 f"All metrics vs CBR, SNR = {snr:g} dB"))
+        figures += [(f"panel_vs_cbr_snr{snr:g}dB", partial(panel_figure, rows, metrics, "cbr", "snr_db", snr,
+                                                           f"All metrics vs CBR, SNR = {snr:g} dB"))
                     for snr in snrs]
-    figures.append(("rank_correlation", correlation_figure(rows, metrics)))
+    figures.append(("rank_correlation", partial(correlation_figure, rows, metrics)))
     return figures

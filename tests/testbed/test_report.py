@@ -44,7 +44,7 @@ def test_report_holds_figures_tables_gallery_and_provenance(report):
     assert "deepjscc" in html and "skipped because" in html  # DeepJSCC has no Rayleigh model
     assert "codec_backend" in html  # provenance of the rows
     tables = (path.parent / "report_tables.md").read_text()
-    assert "| psnr (cbr=0.0625) | 1 | 7 | 13 |" in tables and "| deepjscc / awgn |" in tables
+    assert "| psnr (cbr=1/16) | 1 | 7 | 13 |" in tables and "| deepjscc / awgn |" in tables
     assert not re.search(r'src="(?!data:)', html)  # self-contained: every image embedded
     links = re.findall(r'<a href="([^"]+)"', html)
     assert links and all((path.parent / link).is_file() for link in links)
