@@ -100,14 +100,14 @@ class SeSSPair:
     """Two graphs prepared for scoring; the neighbour plans are built once and reused for any
     parameters that leave the graphs unchanged (what calibration needs)."""
 
-    def __init__(self, g1: SceneGraph, g2: SceneGraph, predicate_similarity: np.ndarray):
-        self.g1, self.g2 = g1, g2
+    def __init__(self, g1: SceneGraph, g2: SceneGraph, predicate_similarity: np.ndarray, engine: str = "numba"):
+        self.g1, self.g2, self.engine = g1, g2, engine
         self.predicate_similarity = check_pair(g1, g2, predicate_similarity)
         self._plans: dict[str, RefinementPlan] = {}
 
     def plan(self, update: str) -> RefinementPlan:
         if update not in self._plans:
-            self._plans[update] = RefinementPlan(self.g1, self.g2, self.predicate_similarity, update)
+            self._plans[update] = RefinementPlan(self.g1, self.g2, self.predicate_similarity, update, self.engine)
         return self._plans[update]
 
     def global_similarity(self, params: SeSSParams) -> float | None:
@@ -133,9 +133,10 @@ class SeSSPair:
 
 
 def sess(g1: SceneGraph, g2: SceneGraph, predicate_similarity: np.ndarray,
-         params: SeSSParams | None = None) -> SeSSResult:
-    """SeSS of two scene graphs (G1: the reference, G2: the reconstruction) with its details."""
-    return SeSSPair(g1, g2, predicate_similarity).result(params)
+         params: SeSSParams | None = None, engine: str = "numba") -> SeSSResult:
+    """SeSS of two scene graphs (G1: the reference, G2: the reconstruction) with its details;
+    ``engine``: the refinement's implementation, ``numba`` (compiled loop) or ``numpy`` (vectorised)."""
+    return SeSSPair(g1, g2, predicate_similarity, engine).result(params)
 
 
 def sess_score(g1: SceneGraph, g2: SceneGraph, predicate_similarity: np.ndarray,

@@ -1,4 +1,5 @@
-"""Vectorised neighbour refinement of SeSS (step 2 of ``matching.py``), for both update orders.
+"""Neighbour refinement of SeSS (step 2 of ``matching.py``), for both update orders: the plan of a
+graph pair, run by the compiled kernel (:mod:`.refine_kernel`, default) or by the numpy blocks below.
 
 A :class:`RefinementPlan` is built once per graph pair. It splits the node pairs (u, v) into
 *blocks* that may be updated together (synchronous: one block of every pair; released: one block
@@ -135,14 +136,28 @@ class _Block:
         buffer[self.target] = keep * buffer[size + self.target] + mixed
 
 
-class RefinementPlan:
-    """Neighbour refinement of one graph pair for one update order (``synchronous``/``released``)."""
+ENGINES = ("numba", "numpy")
 
-    def __init__(self, g1: SceneGraph, g2: SceneGraph, predicate_similarity: np.ndarray, update: str):
-        self.update = update
+
+class RefinementPlan:
+    """Neighbour refinement of one graph pair for one update order (``synchronous``/``released``).
+
+    ``engine="numba"`` (default) runs the compiled loop of :mod:`.refine_kernel`; ``"numpy"`` the
+    vectorised blocks above (no compiler needed; kept as the second, independent fast version).
+    """
+
+    def __init__(self, g1: SceneGraph, g2: SceneGraph, predicate_similarity: np.ndarray, update: str,
+                 engine: str = "numba"):
+        if engine not in ENGINES:
+            raise ValueError(f"SeSS refinement engine {engine!r}: use one of {ENGINES}")
+        self.update, self.engine = update, engine
         self.shape = (g1.num_nodes, g2.num_nodes)
         width = max(1, *(np.bincount(g.edges[:, 0]).max() if len(g.edges) else 0 for g in (g1, g2)))
         t1, t2 = _neighbour_tables(g1, width), _neighbour_tables(g2, width)
+        importance1, importance2 = (np.asarray(g.importance, np.float64) for g in (g1, g2))
+        self._kernel_args = (t1, t2, importance1, importance2, np.asarray(predicate_similarity, np.float64))
+        if engine == "numba":
+            return
         args = (t1, t2, g1.importance, g2.importance, predicate_similarity)
         rows = np.arange(g1.num_nodes)
         self.synchronous = [_Block(rows, *args, reads_new=False)]
@@ -157,6 +172,13 @@ class RefinementPlan:
 
     def refine(self, initial: np.ndarray, params: SeSSParams) -> np.ndarray:
         """Refined similarity float64 ``[n1, n2]`` from ``initial`` after ``params.iterations``."""
+        if self.engine == "numba":
+            from .refine_kernel import refine
+
+            t1, t2, importance1, importance2, relation = self._kernel_args
+            return refine(np.ascontiguousarray(initial, np.float64), *t1, *t2, importance1, importance2, relation,
+                          float(params.relation_weight), float(params.update_rate), float(params.both_empty_score),
+                          int(params.iterations), self.update == "released")
         n1, n2 = self.shape
         size = n1 * n2
         buffer = np.empty(2 * size)

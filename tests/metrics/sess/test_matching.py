@@ -1,9 +1,11 @@
-"""The SeSS matching core: vectorised == plain loop (both update orders), conventions, properties."""
+"""The SeSS matching core: compiled and vectorised == plain loop (both update orders), conventions, properties."""
 
 import numpy as np
 import pytest
 
 from testbed.metrics.sess import SceneGraph, SceneGraphError, SeSSPair, SeSSParams, sess, sess_score, unit
+
+from testbed.metrics.sess.neighbours import ENGINES
 
 from .loop_reference import loop_sess
 from .synthetic import random_graph, random_similarity
@@ -24,8 +26,9 @@ def graph_pairs():
     return cases
 
 
+@pytest.mark.parametrize("engine", ENGINES)
 @pytest.mark.parametrize("update", UPDATES)
-def test_vectorised_equals_the_plain_loop(update):
+def test_fast_versions_equal_the_plain_loop(update, engine):
     worst = 0.0
     for seed, n1, n2, e1, e2, options in graph_pairs():
         rng = np.random.default_rng(seed)
@@ -34,10 +37,10 @@ def test_vectorised_equals_the_plain_loop(update):
         r = random_similarity(rng, negative=options.get("negative", False))
         params = SeSSParams(update=update)
         expected, similarity = loop_sess(g1, g2, r, params)
-        result = sess(g1, g2, r, params)
+        result = sess(g1, g2, r, params, engine=engine)
         worst = max(worst, abs(result.score - expected), np.abs(result.similarity - similarity).max(initial=0))
         assert worst <= 1e-9, (seed, n1, n2)
-    print(f"{update}: largest difference {worst:.2e}")
+    print(f"{update}, {engine}: largest difference {worst:.2e}")
 
 
 def test_other_parameters_match_the_loop_too():
@@ -48,6 +51,7 @@ def test_other_parameters_match_the_loop_too():
         params = SeSSParams(update=update, iterations=3, relation_weight=0.6, update_rate=0.3,
                             location_weight=0.5, both_empty_score=0.4, global_weight=0.0)
         assert sess_score(g1, g2, r, params) == pytest.approx(loop_sess(g1, g2, r, params)[0], abs=1e-12)
+        assert sess(g1, g2, r, params, engine="numpy").score == pytest.approx(loop_sess(g1, g2, r, params)[0], abs=1e-12)
 
 
 def test_zero_node_conventions():
