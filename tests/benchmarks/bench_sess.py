@@ -6,7 +6,7 @@ the segmentation + relations, the spectral-residual saliency and graph assembly,
 iterations) of a photo's graph against a noisy copy's and against another photo's. Medians over
 the photos, all measured in this one run.
 
-    OMP_NUM_THREADS=1 python tests/benchmarks/bench_sess.py [photos]
+    OMP_NUM_THREADS=1 python tests/benchmarks/bench_sess.py [photos] [ViT input size: 224 (sess) | 448 (sess_448)]
 """
 
 from __future__ import annotations
@@ -36,9 +36,9 @@ def seconds(function) -> tuple[float, object]:
     return time.perf_counter() - start, out
 
 
-def main(count: int = 6) -> None:
+def main(count: int = 6, size: int = 224) -> None:
     torch.set_num_threads(1)
-    backend = EmbeddedBackend()
+    backend = EmbeddedBackend(size=size)
     backend.load()
     r = backend.predicate_similarity()
     images = photos(count)
@@ -61,7 +61,8 @@ def main(count: int = 6) -> None:
         pairs["photo vs another photo"].append(seconds(lambda: sess_score(graph, graphs[(i + 1) % count], r))[0])
     nodes = statistics.median(g.num_nodes for g in graphs)
     edges = statistics.median(len(g.edges) for g in graphs)
-    print(f"embedded backend, {count} photos at 768x512, 1 thread; median {nodes} nodes, {edges} edges per graph")
+    print(f"embedded backend (size {size}), {count} photos at 768x512, 1 thread; median {nodes} nodes, "
+          f"{edges} edges per graph")
     for name, values in timing.items():
         print(f"  per image  {name:34s} {1000 * statistics.median(values):8.1f} ms")
     for name, values in pairs.items():
@@ -69,4 +70,4 @@ def main(count: int = 6) -> None:
 
 
 if __name__ == "__main__":
-    main(int(sys.argv[1]) if len(sys.argv) > 1 else 6)
+    main(int(sys.argv[1]) if len(sys.argv) > 1 else 6, int(sys.argv[2]) if len(sys.argv) > 2 else 224)
