@@ -88,7 +88,15 @@ def merge_results(paths: Sequence[str | Path], out_dir: str | Path) -> MergeSumm
             metrics += [c for c in row if c not in BASE_COLUMNS and c not in metrics]
             key = row_key(row)
             if key in merged:
-                if not _same(merged[key][0], row):
+                first = merged[key][0]
+                if first.get("config_hash") != row.get("config_hash"):
+                    raise ConfigError(
+                        f"testbed merge: {merged[key][1]} and {path} hold row {key} made with different "
+                        f"settings (config hash {first.get('config_hash')} vs {row.get('config_hash')}, e.g. "
+                        "a multirun over seeds): they are not one results set; report them side by side "
+                        "(testbed report DIR1 DIR2) instead"
+                    )
+                if not _same(first, row):
                     raise ConfigError(
                         f"testbed merge: {merged[key][1]} and {path} disagree on row {key}: results of "
                         "different settings under one name; merge them into separate sets"
@@ -163,8 +171,8 @@ class MergeOnMultirunEnd(_callback_base()):
         if sweep_dir.is_dir():
             try:
                 merge_results([sweep_dir], sweep_dir / MERGED_DIR)
-            except ConfigError as err:
-                log.error("merge failed: %s", err)
+            except ConfigError as err:  # e.g. jobs over seeds: separate sets, nothing to merge
+                log.warning("jobs not merged: %s", err)
 
 
 def add_parser(sub) -> None:

@@ -58,3 +58,11 @@ def test_a_job_without_results_is_named(make_cfg, tmp_path):
     assert summary.missing_jobs == [tmp_path / "1"] and "jobs without results" in str(summary)
     with pytest.raises(ConfigError, match="no results.csv"):
         merge_results([tmp_path / "1"], tmp_path / "m2")
+
+
+def test_runs_with_other_settings_are_not_merged(make_cfg, tmp_path):
+    grid = ("codec=[uncoded]", "channel=[awgn]", "snr_db=[3]", "cbr=[0.25]")
+    run_sweep(make_cfg(*TINY, *grid, "seed=0"), tmp_path / "seed0")
+    run_sweep(make_cfg(*TINY, *grid, "seed=1"), tmp_path / "seed1")
+    with pytest.raises(ConfigError, match="different settings.*side by side"):
+        merge_results([tmp_path], tmp_path / "merged")
