@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Sequence
@@ -78,12 +79,23 @@ def _fmt(value, metric: str) -> str:
     return "" if value is None else (f"{value:.2f}" if metric == "psnr" else f"{value:.4f}")
 
 
+def sweep_seconds(run_dir: Path) -> float | None:
+    """Total sweep time of a run directory from its log (every resumed sitting), or None."""
+    log = run_dir / "testbed.log"
+    if not log.exists():
+        return None
+    found = re.findall(r"sweep finished: .* \(([0-9.]+) s\)", log.read_text(errors="replace"))
+    return sum(float(x) for x in found) if found else None
+
+
 def runs_section(files: list[Path], rows: list[dict], repeated: int) -> str:
-    body = [H.table(["results file", "rows", "codecs", "channels", "images"],
+    times = [sweep_seconds(f.parent) for f in files]
+    body = [H.table(["results file", "rows", "codecs", "channels", "images", "sweep time (s, logged sittings)"],
                     [[str(f), sum(r["_run_dir"] == f.parent for r in rows),
                       ", ".join(sorted({r["codec"] for r in rows if r["_run_dir"] == f.parent})),
                       ", ".join(sorted({r["channel"] for r in rows if r["_run_dir"] == f.parent})),
-                      len({r["image_id"] for r in rows if r["_run_dir"] == f.parent})] for f in files],
+                      len({r["image_id"] for r in rows if r["_run_dir"] == f.parent}),
+                      ("" if t is None else f"{t:.0f}", -1 if t is None else t)] for f, t in zip(files, times)],
                     table_id="runs")]
     if repeated:
         body.append(f'<p class="note">{repeated} rows present in more than one source were counted once.</p>')
