@@ -21,7 +21,7 @@ from typing import Sequence
 import numpy as np
 
 from testbed import report_html as H
-from testbed.aggregate import curves
+from testbed.aggregate import curves, format_value
 from testbed.errors import ConfigError
 from testbed.results import RESULTS_FILE, metric_columns, original_image_path, read_results, row_key
 
@@ -176,7 +176,7 @@ def gallery_section(rows: list[dict], metrics: list[str], out_dir: Path, snrs=No
                     and any(np.isclose(r["cbr"], c) for c in chosen_cbrs)):
                 continue
             path = Path(r["_run_dir"]) / r["recon_path"]
-            lines = [f"SNR {r['snr_db']:g} dB, CBR {r['cbr']:.4g}, {r['mcs']}"
+            lines = [f"SNR {r['snr_db']:g} dB, CBR {format_value('cbr', r['cbr'])}, {r['mcs']}"
                      + (" (decoding failed)" if r.get("decode_failed") else "")]
             lines += [f"{m} = {_fmt(r.get(m), m)}" for m in metrics]
             cards.append(H.gallery_card(path, os.path.relpath(path, out_dir), f"{r['codec']} / {r['channel']}",
@@ -184,7 +184,7 @@ def gallery_section(rows: list[dict], metrics: list[str], out_dir: Path, snrs=No
                                                 "snr": f"{r['snr_db']:g}", "cbr": f"{r['cbr']:.4g}"}))
         body.append(f"<h3>{H.esc(image_id)}</h3><div class=\"gallery\">" + "\n".join(cards) + "</div>")
     note = (f'<p class="note">SNRs {", ".join(f"{s:g}" for s in chosen_snrs)} dB, CBR '
-            f'{", ".join(f"{c:.4g}" for c in chosen_cbrs)}; thumbnails link to the full images.</p>')
+            f'{", ".join(format_value("cbr", c) for c in chosen_cbrs)}; thumbnails link to the full images.</p>')
     return H.section("Gallery", note + "\n".join(body), "gallery")
 
 
