@@ -10,8 +10,9 @@ from testbed.sweep import build, run_sweep, sweep_points
 
 from ..conftest import TINY
 
-#: DeepJSCC ships an AWGN model only: its Rayleigh points cannot be served.
-MIXED = ("codec=[uncoded,deepjscc]", "channel=[awgn,rayleigh]", "snr_db=[4]", "cbr=[1/16]")
+#: DeepJSCC restricted to its AWGN model: its Rayleigh points cannot be served.
+MIXED = ("codec=[uncoded,deepjscc]", "channel=[awgn,rayleigh]", "snr_db=[4]", "cbr=[1/16]",
+         "codec.deepjscc.checkpoints=[deepjscc_awgn_cbr1-16_snr10.pt]")
 
 
 def test_unsupported_points_stop_the_run_by_default(make_cfg, tmp_path):
@@ -26,6 +27,13 @@ def test_unsupported_points_are_skipped_and_listed(make_cfg, tmp_path):
     assert pairs == {("uncoded", "awgn"), ("uncoded", "rayleigh"), ("deepjscc", "awgn")}
     (entry,) = json.loads((tmp_path / "skipped.json").read_text())
     assert (entry["codec"], entry["channel"]) == ("deepjscc", "rayleigh") and "Available" in entry["reason"]
+
+
+def test_shipped_deepjscc_serves_both_channels_at_its_one_cbr(make_cfg):
+    setup = build(make_cfg(*TINY, "codec=[deepjscc]", "channel=[awgn,rayleigh]", "cbr=[1/16,1/8]",
+                           "unsupported=skip"))
+    assert set(setup.skipped) == {("deepjscc", "awgn", 0.125), ("deepjscc", "rayleigh", 0.125)}
+    assert all("cannot send CBR 0.125" in why for why in setup.skipped.values())
 
 
 def test_bad_policy_and_bad_shard_are_refused(make_cfg):
