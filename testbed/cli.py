@@ -50,15 +50,17 @@ def _hydra_app(cfg) -> None:
     except TestbedError as err:  # a clear message, not a traceback (Hydra would print one)
         print(f"testbed: error: {err}", file=sys.stderr)
         sys.exit(2)
+    drawn = None
     if cfg.get("plots", True):
         from testbed.plots import plot_results
 
         written = plot_results([results], out_dir / "plots")
         log.info("results: %s; %d figure files in %s", results, len(written), out_dir / "plots")
+        drawn = [p for p in written if p.suffix == ".png" and not p.stem.startswith("grid_")]
     if cfg.get("report", True):
         from testbed.report import build_report
 
-        log.info("report: %s", build_report([out_dir], out_dir))
+        log.info("report: %s", build_report([out_dir], out_dir, figures=drawn))  # the figures just drawn
 
 
 def check_group_choices(argv: list[str]) -> None:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Sequence
 
 from testbed.errors import ConfigError
-from testbed.results import BASE_COLUMNS, RESULTS_FILE, _cell, read_results, row_key
+from testbed.results import BASE_COLUMNS, RESULTS_FILE, _cell, original_image_path, read_results, row_key
 
 log = logging.getLogger(__name__)
 #: Columns that may differ between two copies of the same row (where the job kept its files).
@@ -125,7 +125,7 @@ def _copy_images(row: dict, job_dir: Path, out_dir: Path) -> None:
     rel = row.get("recon_path")
     if not rel:
         return
-    for relative in (Path(rel), Path("images") / "original" / f"{Path(rel).parent.name}.png"):
+    for relative in (Path(rel), original_image_path("", row["image_id"])):
         source, target = job_dir / relative, out_dir / relative
         if source.exists() and source.resolve() != target.resolve() and not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)

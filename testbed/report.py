@@ -148,10 +148,13 @@ def tables_section(rows: list[dict], metrics: list[str]) -> str:
     return H.section("Tables (click a column to sort)", "\n".join(body), "tables")
 
 
-def figures_section(rows: list[dict], out_dir: Path, metrics: list[str]) -> str:
+def figures_section(rows: list[dict], out_dir: Path, metrics: list[str], drawn: Sequence[Path] | None = None) -> str:
+    """The figures of ``rows``: ``drawn`` (PNGs already drawn from exactly these rows, e.g. by the
+    sweep's plot step) or drawn here into ``<out>/figures``."""
     from testbed.plots import plot_rows
 
-    written = plot_rows(rows, out_dir / "figures", metrics=metrics, formats=("png",))
+    written = list(drawn) if drawn is not None else plot_rows(rows, out_dir / "figures", metrics=metrics,
+                                                                formats=("png",))
     ordered = sorted(written, key=lambda p: (not p.stem.startswith(("panel", "rank")), p.stem))
     return H.section("Figures", '<div class="figures">' + "\n".join(
         H.figure(p, p.stem.replace("_", " "), wide=p.stem.startswith("panel")) for p in ordered) + "</div>", "figures")
@@ -189,8 +192,10 @@ def gallery_section(rows: list[dict], metrics: list[str], out_dir: Path, snrs=No
 
 
 def build_report(paths: Sequence[str | Path], out_dir: str | Path | None = None, title: str | None = None,
-                 gallery_snr: Sequence[float] | None = None, gallery_cbr: Sequence[float] | None = None) -> Path:
-    """Write ``<out_dir>/report.html`` (default: the first source's folder) and return its path."""
+                 gallery_snr: Sequence[float] | None = None, gallery_cbr: Sequence[float] | None = None,
+                 figures: Sequence[Path] | None = None) -> Path:
+    """Write ``<out_dir>/report.html`` (default: the first source's folder) and return its path;
+    ``figures``: PNGs already drawn from exactly these results (else they are drawn here)."""
     out_dir = Path(out_dir) if out_dir else (Path(paths[0]) if Path(paths[0]).is_dir() else Path(paths[0]).parent)
     out_dir.mkdir(parents=True, exist_ok=True)
     files = resolve_sources(paths, out_dir)
@@ -199,7 +204,7 @@ def build_report(paths: Sequence[str | Path], out_dir: str | Path | None = None,
         raise ConfigError(f"testbed report: {', '.join(map(str, files))} hold no rows yet")
     metrics = metric_columns([{k: v for k, v in rows[0].items() if k != "_run_dir"}])
     title = title or "testbed report: " + ", ".join(f.parent.name for f in files)
-    sections = [runs_section(files, rows, repeated), figures_section(rows, out_dir, metrics),
+    sections = [runs_section(files, rows, repeated), figures_section(rows, out_dir, metrics, figures),
                 tables_section(rows, metrics), gallery_section(rows, metrics, out_dir, gallery_snr, gallery_cbr),
                 provenance_section(rows)]
     path = out_dir / REPORT_FILE

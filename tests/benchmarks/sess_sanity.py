@@ -23,21 +23,18 @@ CONDITIONS = {"a": "identity", "b": "hflip", "c": "rotate5", "d": "brightness20"
               "g": "other image"}
 
 
-def scores(metric, records, condition: str) -> np.ndarray:
-    from testbed.transformations import apply
-
+def other_image_scores(metric, records) -> np.ndarray:
+    """(g): each image against the next one of the set (resized to its size if they differ)."""
     refs = [r.pixels for r in records]
-    if condition == "other image":
-        preds = [records[(i + 1) % len(records)].pixels for i in range(len(records))]
-        preds = [p if p.shape == ref.shape else torch.nn.functional.interpolate(
-            p[None], size=ref.shape[-2:], mode="bilinear", antialias=True)[0] for p, ref in zip(preds, refs)]
-    else:
-        preds = [apply(condition, ref) for ref in refs]
+    preds = [records[(i + 1) % len(records)].pixels for i in range(len(records))]
+    preds = [p if p.shape == ref.shape else torch.nn.functional.interpolate(
+        p[None], size=ref.shape[-2:], mode="bilinear", antialias=True)[0] for p, ref in zip(preds, refs)]
     return metric.score_many(preds, refs, [r.content_hash for r in records]).numpy()
 
 
 def main() -> None:
     from testbed.plugins import instantiate, option_node
+    from testbed.transform_report import evaluate
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="kodak")
@@ -54,9 +51,12 @@ def main() -> None:
     metrics = {"psnr": instantiate(option_node("metric", "psnr")), args.option: instantiate(option_node("metric", args.option))}
     for m in metrics.values():
         m.check()
-    table, started = {}, time.perf_counter()
-    for letter, condition in CONDITIONS.items():
-        table[letter] = {name: scores(m, records, condition) for name, m in metrics.items()}
+    started = time.perf_counter()
+    transforms = [c for c in CONDITIONS.values() if c != "other image"]
+    rows = evaluate(records, metrics, transforms)  # (a)-(f): the transformation experiment's scoring
+    table = {letter: {name: np.array([r[name] for r in rows if r["transform"] == condition]) for name in metrics}
+             for letter, condition in CONDITIONS.items() if condition in transforms}
+    table["g"] = {name: other_image_scores(m, records) for name, m in metrics.items()}
     seconds = time.perf_counter() - started
     print(f"{args.option} on {args.dataset} ({len(records)} images), {seconds:.0f} s")
     print(f"| condition | {args.option} | PSNR (dB) |\n|---|---|---|")
