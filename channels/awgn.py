@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import torch
 
-from testbed.channel import Channel, ChannelOutput, noise_variance
-from testbed.channels.sionna_blocks import SeededAWGN
+from testbed.channels.sionna_blocks import sionna_device, SeededAWGN
+from testbed.core.channel import Channel, ChannelOutput, row_noise
 
 
 class AWGNChannel(Channel):
@@ -16,13 +16,19 @@ class AWGNChannel(Channel):
     def __init__(self) -> None:
         self._awgn = SeededAWGN()
 
-    def draw_state(self, num_symbols: int, generator: torch.Generator) -> None:
+    def draw_state(self, shape, generator: torch.Generator) -> None:
         return None
 
     def apply(self, x, state, snr_db, generator) -> ChannelOutput:
-        no = noise_variance(snr_db)
+        no = row_noise(snr_db, x.device)
         y = self._awgn.using(generator)(x.to(torch.complex64), no)
         return ChannelOutput(y=y, h=None, no=no)
+
+    def to(self, device: torch.device):
+        """Rebuild the Sionna blocks on ``device`` (they draw their noise and fading there)."""
+        super().to(device)
+        self._awgn = SeededAWGN(device=sionna_device(self.device))
+        return self
 
     def describe(self) -> dict:
         return {"channel_backend": "sionna.phy.channel.AWGN"}

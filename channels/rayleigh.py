@@ -6,9 +6,9 @@ import math
 
 import torch
 
-from testbed.channel import Channel, ChannelOutput, noise_variance
-from testbed.channels.sionna_blocks import SeededAWGN, SeededFlatFading
-from testbed.errors import ConfigError
+from testbed.channels.sionna_blocks import sionna_device, SeededAWGN, SeededFlatFading
+from testbed.core.channel import Channel, ChannelOutput, row_noise
+from testbed.core.errors import ConfigError
 
 CSI_MODES = ("perfect", "none")
 
@@ -36,15 +36,17 @@ class RayleighChannel(Channel):
         self._fading = SeededFlatFading()
         self._awgn = SeededAWGN()
 
-    def draw_state(self, num_symbols: int, generator: torch.Generator) -> torch.Tensor:
-        """h: complex64 ``[num_symbols]``, one draw per coherence block."""
+    def draw_state(self, shape, generator: torch.Generator) -> torch.Tensor:
+        """h: complex64 of ``shape`` = ``(..., K)``, one draw per coherence block of each row."""
+        shape = (shape,) if isinstance(shape, int) else tuple(shape)
+        rows, num_symbols = math.prod(shape[:-1]), shape[-1]
         blocks = math.ceil(num_symbols / self.coherence)
-        h_blocks = self._fading.using(generator)(blocks).reshape(blocks)
-        return h_blocks.repeat_interleave(self.coherence)[:num_symbols].to(torch.complex64)
+        h_blocks = self._fading.using(generator)(rows * blocks).reshape(*shape[:-1], blocks)
+        return h_blocks.repeat_interleave(self.coherence, dim=-1)[..., :num_symbols].to(torch.complex64)
 
     def apply(self, x, state, snr_db, generator) -> ChannelOutput:
-        no = noise_variance(snr_db)
-        y = self._awgn.using(generator)(state * x.to(torch.complex64), no)
+        no = row_noise(snr_db, x.device)
+        y = self._awgn.using(generator)(state.to(x.device) * x.to(torch.complex64), no)
         return ChannelOutput(y=y, h=state if self.csi == "perfect" else None, no=no)
 
     def capacity_per_use(self, snr_db: float) -> float:
@@ -53,6 +55,16 @@ class RayleighChannel(Channel):
 
         inv = 10.0 ** (-float(snr_db) / 10.0)
         return float(math.exp(inv) * exp1(inv) / math.log(2.0))
+
+    def spec(self) -> dict:
+        return {**super().spec(), "coherence": self.coherence, "csi": self.csi}
+
+    def to(self, device: torch.device):
+        """Rebuild the Sionna blocks on ``device`` (they draw their noise and fading there)."""
+        super().to(device)
+        self._fading = SeededFlatFading(device=sionna_device(self.device))
+        self._awgn = SeededAWGN(device=sionna_device(self.device))
+        return self
 
     def describe(self) -> dict:
         return {

@@ -11,6 +11,14 @@ import torch
 from sionna.phy.channel import AWGN, GenerateFlatFadingChannel
 
 
+def sionna_device(device: torch.device) -> str:
+    """Sionna's name of a torch device: ``cpu``, ``cuda:0``, ..."""
+    device = torch.device(device)
+    if device.type == "cuda":
+        return f"cuda:{device.index or 0}"
+    return device.type
+
+
 class _GeneratorMixin:
     _generator: torch.Generator | None = None
 

@@ -10,10 +10,10 @@ from __future__ import annotations
 import math
 from typing import Sequence
 
-from testbed.channel import Channel
-from testbed.codec import Codec, ImageRecord, Reception, SourceCodec, fallback_image
-from testbed.codecs.rate_control import EncodingCache, best_quality
-from testbed.images import rgb8_to_tensor
+from testbed.core.channel import Channel
+from testbed.core.codec import Codec, ImageRecord, Reception, SourceCodec, Transmission, fallback_image
+from testbed.codecs.source.rate_control import EncodingCache, best_quality
+from testbed.core.images import rgb8_to_tensor
 
 
 class CapacityBound(Codec):
@@ -31,25 +31,32 @@ class CapacityBound(Codec):
     def variants(self) -> list[str]:
         return ["capacity"]
 
-    def transmit(self, images: Sequence[ImageRecord], channel: Channel, snr_db: float, cbr: float,
-                 generator_for) -> list[list[Reception]]:
+    def encode(self, images: Sequence[ImageRecord], channel: Channel, snr_db: float, cbr: float) -> list[Transmission]:
+        """Rate control only: the file crosses an ideal code, no symbols cross the link."""
         capacity = channel.capacity_per_use(snr_db)
-        out = []
-        for record in images:
+        sent = []
+        for i, record in enumerate(images):
             budget_uses = math.floor(cbr * record.num_values)
             budget_bits = math.floor(budget_uses * capacity)
             choice = best_quality(self.source, record, self.cache, lambda nbytes: 8 * nbytes <= budget_bits)
-            h, w = record.pixels.shape[-2:]
             extra = {"capacity_bits_per_use": capacity, "budget_bits": budget_bits}
+            sent.append(Transmission(i, "capacity", None, state=(choice, capacity, extra)))
+        return sent
+
+    def decode(self, images: Sequence[ImageRecord], sent: Sequence[Transmission], received) -> list[Reception]:
+        out = []
+        for tx in sent:
+            (choice, capacity, extra), record = tx.state, images[tx.image]
+            h, w = record.pixels.shape[-2:]
             if choice is None:
-                out.append([Reception(fallback_image(h, w), 0, 0, None, "capacity", True,
-                                      {**extra, "reason": "no source quality fits the budget"})])
+                out.append(Reception(fallback_image(h, w), 0, 0, None, "capacity", True,
+                                     {**extra, "reason": "no source quality fits the budget"}))
                 continue
             quality, data = choice
             payload = 8 * len(data)
             image = rgb8_to_tensor(self.source.decode(data, h, w))
-            out.append([Reception(image, math.ceil(payload / capacity), payload, float(quality), "capacity",
-                                  False, extra)])
+            out.append(Reception(image, math.ceil(payload / capacity), payload, float(quality), "capacity",
+                                 False, extra))
         return out
 
     def describe(self) -> dict:

@@ -5,22 +5,22 @@ image to unit average symbol energy (DESIGN.md §3); k = real values / 2 is what
 The receiver hands the decoder the channel output, equalised with the linear MMSE estimate
 ``conj(h) y / (|h|^2 + N0)`` when it has CSI (``receiver: mmse``) or as received (``raw``).
 Images whose sides are not multiples of the downsampling are padded by edge replication and
-the reconstruction is cropped back.
+the reconstruction is cropped back. Training (``testbed-train``) runs the same
+:meth:`LearnedJSCC.encode_batch` / :meth:`LearnedJSCC.decode_batch` through the link.
 """
 
 from __future__ import annotations
 
 import math
-from typing import Sequence
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
-from testbed.channel import Channel
-from testbed.codec import Codec, ImageRecord, Reception
-from testbed.codecs.jscc_checkpoint import JSCCCheckpoint, channel_key
-from testbed.errors import ConfigError
+from testbed.codecs.learned.checkpoint import JSCCCheckpoint, spec_label
+from testbed.core.channel import Channel, ChannelOutput
+from testbed.core.errors import ConfigError
+from testbed.core.learned_codec import LearnedCodec
 
 RECEIVERS = ("mmse", "raw")
 
@@ -41,8 +41,9 @@ def symbols_to_latent(symbols: torch.Tensor, shape: torch.Size) -> torch.Tensor:
     return flat[:, : math.prod(shape[1:])].reshape(shape)
 
 
-def equalize(y: torch.Tensor, h: torch.Tensor | None, no: float, receiver: str) -> torch.Tensor:
-    """What the learned decoder receives: the MMSE estimate with CSI, else y as it is."""
+def equalize(y: torch.Tensor, h: torch.Tensor | None, no, receiver: str) -> torch.Tensor:
+    """What the learned decoder receives: the MMSE estimate with CSI, else y as it is.
+    ``no``: a float or ``[..., 1]`` per row."""
     if receiver == "mmse" and h is not None:
         return h.conj() * y / (h.abs().pow(2) + no)
     return y
@@ -57,16 +58,17 @@ def tile_boxes(height: int, width: int, tile: int | None) -> list[tuple[int, int
             for t in range(0, height, tile) for le in range(0, width, tile)]
 
 
-class LearnedJSCC(Codec):
+class LearnedJSCC(LearnedCodec):
     """Trained deep-JSCC models used as one codec: the checkpoint fitting each (channel, CBR).
 
     Args:
         checkpoints: files written by ``testbed-train`` (relative paths are read from
-            ``codecs/checkpoints/``). Each says its architecture, training channel and CBRs; per
-            sweep point the first that fits the channel and CBR is used, and a grid with a
-            (channel, CBR) that none fits is refused before any transmission.
+            ``codecs/checkpoints/``). Each says its architecture, the channel it was trained on
+            (class, fading coherence, CSI), its receiver and its CBRs; per sweep point the first
+            that fits all of these is used, and a grid with a point that none fits is refused
+            before any transmission.
         model: the network for checkpoints without a training config, or, with no checkpoints,
-            the untrained network (tests of the plumbing only).
+            the network itself (training, and tests of the plumbing).
         downsampling: the encoder's spatial downsampling factor.
         receiver: ``mmse`` (equalise with h when the channel gives CSI) or ``raw``.
         rates: for an untrained rate-adaptive model, the latent channel counts it sends.
@@ -77,8 +79,6 @@ class LearnedJSCC(Codec):
             image border within its receptive field; on large images it loses that (the adaptive
             model gained 1.2-1.5 dB on Kodak from 128 px tiles; DeepJSCC neither gained nor lost).
     """
-
-    mcs_policy = "none"
 
     def __init__(self, checkpoints: list[str] | str | None = None, model: nn.Module | None = None,
                  downsampling: int = 4, receiver: str = "mmse", rates: list[int] | None = None,
@@ -96,27 +96,43 @@ class LearnedJSCC(Codec):
             raise ConfigError(f"codec rates={rates}: {type(model).__name__} is not rate-adaptive (no use_rate)")
         self.downsampling = downsampling
         self.receiver = receiver
-        self._model, self._rates, self.tile = model, rates, tile
+        self._model, self.tile = model, tile
         self.fits: list[JSCCCheckpoint] = [] if self.files else [JSCCCheckpoint.untrained(model, rates)]
-        self._used: JSCCCheckpoint | None = None
+        self._used: JSCCCheckpoint | None = None if self.files else self.fits[0]
 
     def check(self) -> None:
         """Load every listed checkpoint (a missing file is named, with the fix)."""
         if self.files:
             self.fits = [JSCCCheckpoint.load(f, self._model) for f in self.files]
+            for fit in self.fits:
+                fit.model.to(self.device)
+
+    def to(self, device: torch.device):
+        super().to(device)
+        for fit in self.fits:
+            fit.model.to(self.device)
+        return self
+
+    @property
+    def network(self) -> nn.Module:
+        """The model of the checkpoint in use (the one given, for training)."""
+        if self._used is None:
+            raise RuntimeError("LearnedJSCC.network: no checkpoint chosen yet (call prepare(channel, cbr))")
+        return self._used.model
 
     def select(self, channel: Channel, cbr: float) -> JSCCCheckpoint:
         """The checkpoint for ``channel`` at ``cbr``; a clear error listing the fits if none."""
         if not self.fits:
             self.check()
         for fit in self.fits:
-            if fit.fits(channel, cbr, self.downsampling):
+            if fit.fits(channel, cbr, self.downsampling, self.receiver):
                 return fit
         have = "; ".join(f.label(self.downsampling) for f in self.fits)
         raise ConfigError(
-            f"codec {self.name}: no checkpoint for channel {channel_key(channel)} at CBR {cbr:.4g} "
-            f"(1/{1 / cbr:.3g}). Available: {have}. Pick a channel and CBR from these, list another "
-            f"file in codec.{self.name}.checkpoints, or train one with `testbed-train`."
+            f"codec {self.name}: no checkpoint trained for channel {channel.name} = "
+            f"{spec_label(channel.spec())} with receiver {self.receiver} at CBR {cbr:.4g} (1/{1 / cbr:.3g}). "
+            f"Available: {have}. Pick a channel and CBR from these, list another file in "
+            f"codec.{self.name}.checkpoints, or train one with `testbed-train` for this channel."
         )
 
     def check_point(self, channel: Channel, cbr: float) -> None:
@@ -125,42 +141,49 @@ class LearnedJSCC(Codec):
     def supported_cbrs(self) -> list[float]:
         return sorted({c for fit in self.fits for c in fit.cbrs(self.downsampling)})
 
-    def variants(self) -> list[str]:
-        return ["analog"]
+    def prepare(self, channel: Channel, cbr: float) -> None:
+        self._used = self.select(channel, cbr)
+        self._used.model.to(self.device)
+        self.use_rate(self._used.rate_for(cbr, self.downsampling))
 
-    @torch.no_grad()
-    def transmit(self, images: Sequence[ImageRecord], channel: Channel, snr_db: float, cbr: float,
-                 generator_for) -> list[list[Reception]]:
-        fit = self._used = self.select(channel, cbr)
-        model = fit.model.to(self.device)
-        if hasattr(model, "use_rate"):
-            model.use_rate(fit.rate_for(cbr, self.downsampling))
-        tile = self._tile_size(fit)
-        out = []
-        for record in images:
-            x = record.pixels[None].to(self.device)
-            h, w = x.shape[-2:]
-            pad_h, pad_w = (-h) % self.downsampling, (-w) % self.downsampling
-            x = F.pad(x, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else x
-            snr = torch.full((1,), float(snr_db), device=x.device)
-            boxes = tile_boxes(x.shape[-2], x.shape[-1], tile)
-            latents = [model.encode(x[..., t:b, le:r], snr) for t, b, le, r in boxes]
-            flat = torch.cat([z.flatten() for z in latents])[None]
-            symbols = power_normalize(flat)[0]
-            received = channel(symbols, snr_db, generator_for(record))
-            estimate = symbols_to_latent(equalize(received.y, received.h, received.no, self.receiver)[None],
-                                         flat.shape)[0]
-            image = torch.zeros_like(x)
-            for (t, b, le, r), sent, got in zip(boxes, latents, estimate.split([z.numel() for z in latents])):
-                image[..., t:b, le:r] = model.decode(got.reshape(sent.shape), snr)
-            image = image[..., :h, :w].clamp(0, 1)[0].float().cpu()
-            out.append([Reception(image, symbols.numel(), 0, None, "analog", False, {"tiles": len(boxes)})])
-        return out
+    def use_rate(self, channels: int | None) -> None:
+        if hasattr(self.network, "use_rate"):
+            self.network.use_rate(channels)
+        elif channels is not None and channels != getattr(self.network, "latent_channels", channels):
+            raise ConfigError(f"{type(self.network).__name__} sends {self.network.latent_channels} channels only")
 
-    def _tile_size(self, fit: JSCCCheckpoint) -> int | None:
+    def encode_batch(self, images: torch.Tensor, snr_db: torch.Tensor):
+        model = self.network
+        h, w = images.shape[-2:]
+        pad_h, pad_w = (-h) % self.downsampling, (-w) % self.downsampling
+        x = F.pad(images, (0, pad_w, 0, pad_h), mode="replicate") if pad_h or pad_w else images
+        boxes = tile_boxes(x.shape[-2], x.shape[-1], self._tile_size(self._used))
+        latents = [model.encode(x[..., t:b, le:r], snr_db) for t, b, le, r in boxes]
+        flat = torch.cat([z.flatten(1) for z in latents], dim=1)
+        context = {"boxes": boxes, "shapes": [z.shape for z in latents], "size": (h, w),
+                   "padded": tuple(x.shape), "flat": flat.shape}
+        return power_normalize(flat), context
+
+    def decode_batch(self, received: ChannelOutput, context, snr_db: torch.Tensor) -> torch.Tensor:
+        model = self.network
+        estimate = symbols_to_latent(equalize(received.y, received.h, received.no, self.receiver), context["flat"])
+        parts = estimate.split([math.prod(s[1:]) for s in context["shapes"]], dim=1)
+        boxes, (h, w) = context["boxes"], context["size"]
+        if len(boxes) == 1:
+            image = model.decode(parts[0].reshape(context["shapes"][0]), snr_db)
+        else:
+            image = estimate.new_zeros(context["padded"])
+            for (t, b, le, r), shape, part in zip(boxes, context["shapes"], parts):
+                image[..., t:b, le:r] = model.decode(part.reshape(shape), snr_db)
+        return image[..., :h, :w]
+
+    def reception_extra(self, context) -> dict:
+        return {"tiles": len(context["boxes"])}
+
+    def _tile_size(self, fit: JSCCCheckpoint | None) -> int | None:
         if self.tile != "crop":
             return self.tile
-        crop = (fit.meta.get("data") or {}).get("crop")
+        crop = ((fit.meta if fit else {}).get("data") or {}).get("crop")
         return int(crop) if crop else None
 
     def describe(self) -> dict:

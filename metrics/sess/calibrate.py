@@ -26,11 +26,11 @@ import numpy as np
 from scipy.optimize import differential_evolution
 from scipy.stats import spearmanr
 
-from testbed.errors import ConfigError
+from testbed.core.errors import ConfigError
 
-from .graph import SceneGraph
-from .matching import SeSSPair
-from .params import BUILD_FIELDS, IMPORTANCE_FIELDS, SeSSParams, float_fields
+from testbed.metrics.sess.graph import SceneGraph
+from testbed.metrics.sess.matching.score import SeSSPair
+from testbed.metrics.sess.params import BUILD_FIELDS, IMPORTANCE_FIELDS, SeSSParams, float_fields
 
 #: Search ranges of the fittable fields (exponents > 0, weights and rates in [0, 1]).
 DEFAULT_BOUNDS = {"saliency_exponent": (0.5, 10.0), "relation_exponent": (0.5, 10.0)}

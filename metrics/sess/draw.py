@@ -19,8 +19,8 @@ from matplotlib.colors import Normalize
 from matplotlib.figure import Figure
 from matplotlib.patches import Rectangle
 
-from .graph import SceneGraph
-from .matching import SeSSResult
+from testbed.metrics.sess.graph import SceneGraph
+from testbed.metrics.sess.matching.score import SeSSResult
 
 PALETTE = colormaps["tab20"]
 

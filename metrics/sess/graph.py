@@ -21,10 +21,10 @@ from pathlib import Path
 import networkx as nx
 import numpy as np
 
-from testbed.errors import TestbedError
+from testbed.core.errors import TestbedError
 
-from .importance import node_importance, saliency_mass
-from .params import SeSSParams
+from testbed.metrics.sess.matching.importance import node_importance, saliency_mass
+from testbed.metrics.sess.params import SeSSParams
 
 NORM_TOLERANCE, SUM_TOLERANCE = 1e-3, 1e-6
 
@@ -240,13 +240,13 @@ class SceneGraph:
     # ----------------------------------------------------------------- files
     def save(self, path: str | Path) -> Path:
         """Write ``path`` (``.json``) and the ``.npz`` beside it (format: ``graph_files.py``)."""
-        from .graph_files import save_graph
+        from testbed.metrics.sess.graph_files import save_graph
 
         return save_graph(self, path)
 
     @classmethod
     def load(cls, path: str | Path) -> "SceneGraph":
         """Read a graph written by :meth:`save`."""
-        from .graph_files import load_graph
+        from testbed.metrics.sess.graph_files import load_graph
 
         return load_graph(path)

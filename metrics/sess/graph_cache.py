@@ -3,7 +3,7 @@
 Layout: ``<root>/<backend key>/<content hash>.json`` (+ ``.npz``), written with
 :meth:`SceneGraph.save` (format in ``graph_files.py``), and ``<root>/<backend key>/backend.json``
 (the description the key was made from, for people). The content hash is the one the sweep
-passes as keys (:func:`testbed.images.content_hash` of the 8-bit image: shape and pixels); the
+passes as keys (:func:`testbed.core.images.content_hash` of the 8-bit image: shape and pixels); the
 backend key is the SHA-256 of the backend's ``describe()`` JSON (sorted keys), which records the
 backend's options, weights hashes and graph-building parameters, so a change to any of them
 starts a fresh folder.
@@ -26,7 +26,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
-from .graph import SceneGraph, SceneGraphError
+from testbed.metrics.sess.graph import SceneGraph, SceneGraphError
 
 log = logging.getLogger(__name__)
 

@@ -28,7 +28,7 @@ from pathlib import Path
 
 import numpy as np
 
-from .graph import SceneGraph, SceneGraphError
+from testbed.metrics.sess.graph import SceneGraph, SceneGraphError
 
 FORMAT, VERSION = "testbed-sess-scene-graph", 1
 

@@ -23,14 +23,14 @@ from typing import Sequence
 import numpy as np
 import torch
 
-from testbed.feature_metric import FeatureMetric
-from testbed.weights import sha256
+from testbed.core.feature_metric import FeatureMetric
+from testbed.core.weights import sha256
 
-from .backend import make_backend
-from .graph import SceneGraph
-from .graph_cache import GraphCache, is_content_hash
-from .matching import sess_score
-from .params import SeSSParams, load_params
+from testbed.metrics.sess.backends.base import make_backend
+from testbed.metrics.sess.graph import SceneGraph
+from testbed.metrics.sess.graph_cache import GraphCache, is_content_hash
+from testbed.metrics.sess.matching.score import sess_score
+from testbed.metrics.sess.params import SeSSParams, load_params
 
 
 def resolve_params(params: dict | None = None, params_file: str | None = None) -> SeSSParams:
@@ -76,6 +76,15 @@ class SeSS(FeatureMetric):
 
     def required_weights(self):
         return self.backend.required_weights()
+
+    def to(self, device: torch.device):
+        """The backend's networks run on ``device`` (the matching itself is numpy/numba on the CPU)."""
+        super().to(device)
+        self.backend.to(self.device)
+        return self
+
+    def devices(self) -> dict[str, str]:
+        return {**super().devices(), "matching": "cpu (numba)", **self.backend.devices()}
 
     def check(self) -> None:
         """Load the backend (missing weights raise here) and its predicate similarity."""

@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Mapping
 
-from testbed.errors import ConfigError
+from testbed.core.errors import ConfigError
 
 UPDATE_ORDERS = ("synchronous", "released")
 

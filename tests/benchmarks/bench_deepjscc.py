@@ -13,12 +13,12 @@ import time
 import torch
 
 from testbed.channels.awgn import AWGNChannel
-from testbed.codec import ImageRecord
-from testbed.codecs.jscc_checkpoint import resolve_checkpoint
+from testbed.core.codec import ImageRecord
+from testbed.codecs.learned.checkpoint import resolve_checkpoint
 from testbed.codecs.learned_jscc import LearnedJSCC
-from testbed.plugins import instantiate
-from testbed.seeding import make_generator
-from testbed.train import forward
+from testbed.config.catalogue import instantiate
+from testbed.core.seeding import make_generator
+from testbed.train.trainer import forward
 
 
 def shipped_model(name: str):

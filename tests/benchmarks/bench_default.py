@@ -24,8 +24,8 @@ def _compose(overrides):
 
 def sweep_timing(cfg) -> dict:
     """Run the sweep once with the LDPC decoder timed."""
-    from testbed.codecs.ldpc import LDPC5G
-    from testbed.sweep import run_sweep
+    from testbed.codecs.digital.ldpc.ldpc5g import LDPC5G
+    from testbed.run.sweep import run_sweep
 
     spent = {"ldpc": 0.0}
     original = LDPC5G.decode_batch
@@ -52,8 +52,8 @@ def sweep_timing(cfg) -> dict:
 def source_cache_speedup(cfg, records) -> tuple[float, float]:
     """Rate control of every (image, codec, cbr, snr, channel) of the grid: fresh cache per call vs shared."""
     from testbed.codecs.capacity import CapacityBound
-    from testbed.codecs.rate_control import EncodingCache, best_quality
-    from testbed.plugins import instantiate
+    from testbed.codecs.source.rate_control import EncodingCache, best_quality
+    from testbed.config.catalogue import instantiate
 
     codecs = [instantiate(node) for node in cfg.codec.values()]
     calls = []
@@ -76,7 +76,7 @@ def source_cache_speedup(cfg, records) -> tuple[float, float]:
 
 
 def main(argv: list[str]) -> None:
-    from testbed.plugins import instantiate
+    from testbed.config.catalogue import instantiate
 
     cfg = _compose(argv)
     records = instantiate(cfg.dataset).load()

@@ -31,11 +31,11 @@ def _cfg(decoder: str, extra: list[str]):
 
 
 def main(extra: list[str]) -> None:
-    from testbed.aggregate import mean_table
-    from testbed.results import read_results
-    from testbed.sweep import run_sweep
+    from testbed.report.aggregate import mean_table
+    from testbed.run.results import read_results
+    from testbed.run.sweep import run_sweep
 
-    importlib.import_module("testbed.codecs.ldpc")  # import Sionna before timing: both runs need it
+    importlib.import_module("testbed.codecs.digital.ldpc.ldpc5g")  # import Sionna before timing: both runs need it
 
     times, tables = {}, {}
     for decoder in ("sionna", "fast"):

@@ -31,7 +31,7 @@ CASES = [
 _FIRST_CALL = """
 import time, numpy as np
 from sionna.phy.fec.ldpc import LDPC5GEncoder
-from testbed.codecs.ldpc_fast import FastLDPC5GDecoder, _decode_batch
+from testbed.codecs.digital.ldpc.fast_decoder import FastLDPC5GDecoder, _decode_batch
 dec = FastLDPC5GDecoder(LDPC5GEncoder(100, 200))
 start = time.perf_counter()
 dec(np.zeros((2, 200), np.float32))
@@ -55,9 +55,9 @@ def received(k: int, n: int, bps: int, ebno_db: float, frames: int):
     import torch
 
     from testbed.channels.awgn import AWGNChannel
-    from testbed.codecs.ldpc import LDPC5G
-    from testbed.codecs.qam import QAMModem
-    from testbed.seeding import make_generator
+    from testbed.codecs.digital.ldpc.ldpc5g import LDPC5G
+    from testbed.codecs.digital.qam import QAMModem
+    from testbed.core.seeding import make_generator
 
     fec, modem = LDPC5G(max_info_bits=k), QAMModem()
     plan = fec.plan(frames * k, k / n)
@@ -72,7 +72,7 @@ def received(k: int, n: int, bps: int, ebno_db: float, frames: int):
 
 def timed_decode(fec, plan, llr, repeats: int):
     """(best seconds over repeats, decoded bits, mean iterations)."""
-    from testbed.codecs.ldpc import CodewordPlan
+    from testbed.codecs.digital.ldpc.ldpc5g import CodewordPlan
 
     warm = CodewordPlan(k=plan.k, n=plan.n, num_codewords=2)
     fec.decode_batch([(warm, llr[:2])])  # build the coder (and compile) outside the timing
@@ -93,7 +93,7 @@ def main(argv: list[str] | None = None) -> None:
     import numba
     import torch
 
-    from testbed.codecs.ldpc import LDPC5G
+    from testbed.codecs.digital.ldpc.ldpc5g import LDPC5G
 
     cold, _ = first_call_seconds(cold=True)
     warm, hit = first_call_seconds(cold=False)

@@ -19,10 +19,10 @@ import time
 
 import torch
 
-from testbed.feature_metric import FeatureMetric
-from testbed.plugins import available, instantiate, option_node
+from testbed.core.feature_metric import FeatureMetric
+from testbed.config.catalogue import available, instantiate, option_node
 from testbed.testing import stand_in_weights
-from testbed.weights import WEIGHTS_ENV
+from testbed.core.weights import WEIGHTS_ENV
 
 HEIGHT, WIDTH = 512, 768
 

@@ -18,8 +18,8 @@ import time
 import torch
 
 from testbed.metrics.sess import sess_score
-from testbed.metrics.sess.embedded_backend import EmbeddedBackend
-from testbed.metrics.sess.saliency import spectral_residual_saliency
+from testbed.metrics.sess.backends.embedded import EmbeddedBackend
+from testbed.metrics.sess.matching.saliency import spectral_residual_saliency
 from testbed.testing import photo
 
 NAMES = ("coffee", "chelsea", "rocket", "motorcycle_left", "astronaut", "motorcycle_right")

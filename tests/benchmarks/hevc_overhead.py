@@ -1,7 +1,7 @@
 """Benchmark: bytes spent outside the coded picture by three ways of shipping one HEVC intra image.
 
 - raw: the Annex-B stream x265 writes (VPS+SPS+PPS with start codes, then the slice NAL units);
-- lean: :class:`testbed.codecs.hevc_source.HEVCIntraSource` (5-byte header + slice NAL units);
+- lean: :class:`testbed.codecs.source.hevc.HEVCIntraSource` (5-byte header + slice NAL units);
 - HEIF: pillow-heif's container (ftyp/meta/iloc/hvcC/... boxes, 4-byte NAL lengths in mdat).
 
 Overhead = file bytes minus the bytes of its slice NAL units. HEIF encodes with libheif's own x265
@@ -20,7 +20,7 @@ import pillow_heif
 from PIL import Image
 from skimage import data, transform
 
-from testbed.codecs.hevc_source import HEADER_BYTES, HEVCIntraSource, split_parameter_sets
+from testbed.codecs.source.hevc import HEADER_BYTES, HEVCIntraSource, split_parameter_sets
 
 
 def _image(name: str, height: int, width: int) -> np.ndarray:

@@ -33,8 +33,8 @@ def other_image_scores(metric, records) -> np.ndarray:
 
 
 def main() -> None:
-    from testbed.plugins import instantiate, option_node
-    from testbed.transform_report import evaluate
+    from testbed.config.catalogue import instantiate, option_node
+    from testbed.report.transforms import evaluate
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--dataset", default="kodak")

@@ -4,9 +4,9 @@ import math
 
 import torch
 
-from testbed.channel import noise_variance
+from testbed.core.channel import noise_variance
 from testbed.channels.awgn import AWGNChannel
-from testbed.seeding import make_generator
+from testbed.core.seeding import make_generator
 
 
 def test_empirical_noise_variance_within_2_percent():

@@ -7,8 +7,8 @@ import pytest
 import torch
 
 from testbed.channels.rayleigh import RayleighChannel
-from testbed.errors import ConfigError
-from testbed.seeding import make_generator
+from testbed.core.errors import ConfigError
+from testbed.core.seeding import make_generator
 
 
 def test_fast_fading_power_within_2_percent_and_circular():

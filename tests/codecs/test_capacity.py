@@ -7,8 +7,8 @@ import pytest
 from testbed.channels.awgn import AWGNChannel
 from testbed.channels.rayleigh import RayleighChannel
 from testbed.codecs.capacity import CapacityBound
-from testbed.codecs.jpeg_source import JPEGSource
-from testbed.codecs.rate_control import EncodingCache
+from testbed.codecs.source.jpeg import JPEGSource
+from testbed.codecs.source.rate_control import EncodingCache
 from testbed.testing import tiny_image
 
 

@@ -7,10 +7,10 @@ import torch
 
 from testbed.channels.awgn import AWGNChannel
 from testbed.channels.rayleigh import RayleighChannel
-from testbed.codecs.deepjscc_net import DeepJSCCNet, latent_channels_for
+from testbed.codecs.learned.deepjscc_net import DeepJSCCNet, latent_channels_for
 from testbed.codecs.learned_jscc import LearnedJSCC, power_normalize, symbols_to_latent
-from testbed.errors import ConfigError
-from testbed.seeding import make_generator
+from testbed.core.errors import ConfigError
+from testbed.core.seeding import make_generator
 from testbed.testing import tiny_image
 
 

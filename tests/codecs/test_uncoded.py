@@ -4,7 +4,7 @@ from testbed.channels.awgn import AWGNChannel
 from testbed.channels.rayleigh import RayleighChannel
 from testbed.codecs.uncoded import UncodedAnalog
 from testbed.metrics.psnr import psnr
-from testbed.seeding import make_generator
+from testbed.core.seeding import make_generator
 from testbed.testing import check_codec, tiny_image
 
 

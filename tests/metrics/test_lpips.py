@@ -12,7 +12,7 @@ import torch
 
 from testbed.metrics.lpips import BACKBONES, LPIPS, load_state
 from testbed.testing import stand_in_torchvision_checkpoint
-from testbed.weights import WEIGHTS_ENV, MissingWeightsError
+from testbed.core.weights import WEIGHTS_ENV, MissingWeightsError
 
 TOLERANCE = 1e-5
 

@@ -6,12 +6,12 @@ import torch
 import torch.nn.functional as F
 from torchvision.models import VisionTransformer, vit_b_16
 
-from testbed.errors import ConfigError
+from testbed.core.errors import ConfigError
 from testbed.metrics.vit_backbones import VIT_B_16_WEIGHTS, TorchvisionViTBackbone, prepare, resized_size
 from testbed.metrics.vitscore import ViTScore, greedy_match, rescale
 from testbed.testing import photo
-from testbed.transformations import noise as _noisy
-from testbed.weights import MissingWeightsError
+from testbed.run.transformations import noise as _noisy
+from testbed.core.weights import MissingWeightsError
 
 NAMES = ("coffee", "chelsea", "rocket")
 

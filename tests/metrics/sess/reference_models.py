@@ -41,7 +41,7 @@ def tiny_sam(seed: int = 0, image_size: int = 128, logit_scale: float = 30.0):
 
 
 def tiny_ram_config():
-    from testbed.metrics.sess.relation_head import RelationHeadConfig
+    from testbed.metrics.sess.backends.relation_head import RelationHeadConfig
 
     return RelationHeadConfig(input_dim=TOKEN_DIM, hidden=32, layers=2, heads=4, intermediate=64, pair_dim=16,
                               vocab_size=40, max_positions=16)
@@ -49,7 +49,7 @@ def tiny_ram_config():
 
 def tiny_ram(seed: int = 0):
     """The RAM head (56 predicates) with a 32-d, 2-layer encoder."""
-    from testbed.metrics.sess.relation_head import RelationHead
+    from testbed.metrics.sess.backends.relation_head import RelationHead
 
     torch.manual_seed(seed)
     return RelationHead(tiny_ram_config()).eval()
@@ -60,7 +60,7 @@ def tiny_clip(seed: int = 0, image_size: int = 32):
     import open_clip
     from open_clip.model import CLIP, CLIPTextCfg, CLIPVisionCfg
 
-    from testbed.metrics.sess.clip_embeddings import ClipEmbedder
+    from testbed.metrics.sess.backends.clip_embeddings import ClipEmbedder
 
     torch.manual_seed(seed)
     model = CLIP(embed_dim=24, vision_cfg=CLIPVisionCfg(image_size=image_size, layers=1, width=32, head_width=16,

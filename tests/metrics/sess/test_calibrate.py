@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import yaml
 
-from testbed.errors import ConfigError
+from testbed.core.errors import ConfigError
 from testbed.metrics.sess import SeSSParams, load_params
 from testbed.metrics.sess.calibrate import calibrate, read_annotation_csv, write_calibration
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from testbed.metrics.sess import SceneGraph, SceneGraphError, SeSSParams, unit
-from testbed.metrics.sess.importance import node_importance
+from testbed.metrics.sess.matching.importance import node_importance
 
 from .synthetic import random_graph
 

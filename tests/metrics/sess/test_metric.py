@@ -6,15 +6,15 @@ import pytest
 import torch
 import yaml
 
-from testbed.errors import ConfigError
-from testbed.images import content_hash, tensor_to_rgb8
+from testbed.core.errors import ConfigError
+from testbed.core.images import content_hash, tensor_to_rgb8
 from testbed.metrics.sess import SeSSParams, sess_score
 from testbed.metrics.sess.graph_cache import GraphCache, is_content_hash
 from testbed.metrics.sess.metric import SeSS
-from testbed.results import read_results
-from testbed.sweep import run_sweep
+from testbed.run.results import read_results
+from testbed.run.sweep import run_sweep
 from testbed.testing import photo
-from testbed.transformations import noise as _noisy
+from testbed.run.transformations import noise as _noisy
 
 
 def _photo(name: str, size=(128, 192)) -> torch.Tensor:

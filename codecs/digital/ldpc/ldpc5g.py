@@ -1,0 +1,347 @@
+"""5G NR LDPC forward error correction (3GPP TS 38.212): Sionna's encoder, a fast numba BP decoder.
+
+A payload of B bits is split into ``C = ceil(B / K_max)`` codewords of equal length
+``k = ceil(B / C)`` (the last one zero-padded) and each is rate-matched to ``n = ceil(k / R)`` coded
+bits with Sionna's :class:`~sionna.phy.fec.ldpc.LDPC5GEncoder` (filler bits, 2Z systematic
+puncturing and circular-buffer rate matching, RV 0). No CRC is attached: residual errors are kept.
+
+Constraints found in Sionna 2.2 (``fec/ldpc/encoding.py``) and how :meth:`LDPC5G.plan` meets them:
+
+- 12 <= k <= 8448 (BG1 maximum): short payloads are zero-padded up to k = 12.
+- 1/5 <= k/n <= 0.95 (a warning above 948/1024, the 38.212 limit): the MCS code rate must lie in
+  [1/5, 948/1024], and ``n = ceil(k / R)`` keeps k/n <= R.
+- BG1 needs k/n >= 1/3 and BG2 needs k <= 3840; Sionna picks BG1 for k > 3824 unless k/n <= 1/4,
+  so for R < 1/3 segments are capped at k <= 3824 (BG2), as 38.212 segments for BG2.
+- Decodability (found by noiseless round trips, not a Sionna check): at the highest rates and
+  small k (BG2, k < ~300) the rate-matched code does not decode even without noise unless at
+  least floor(Z/2) + 1 parity bits are sent (Z = lifting size); ``plan`` adds those few bits.
+
+LLR sign convention (Sionna's, used by its Demapper and its decoder alike): logits
+``llr = ln P(b=1 | y) / P(b=0 | y)``, i.e. a positive LLR favours bit 1.
+
+Decoders (``decoder=``):
+
+- ``fast`` (default): :class:`~testbed.codecs.digital.ldpc.fast_decoder.FastLDPC5GDecoder`, numba belief
+  propagation on the same code (the graph is read from Sionna's encoder), layered or flooding
+  schedule, per-codeword early termination on a satisfied syndrome, sum-product or min-sum
+  check nodes. With ``schedule="flooding", early_stop=False, cn_update="boxplus-phi"`` it makes
+  the same decisions as Sionna's decoder (up to float32 rounding).
+- ``sionna``: Sionna's :class:`~sionna.phy.fec.ldpc.LDPC5GDecoder`, the reference: flooding
+  schedule, every codeword runs all iterations (it has no early termination).
+
+``schedule`` and ``early_stop`` default to ``None``, meaning "what the decoder does best":
+layered with early stop for ``fast``, flooding without early stop for ``sionna``. Asking the
+``sionna`` decoder explicitly for ``schedule="layered"`` or ``early_stop=True`` (or for
+``cn_update="normalized-minsum"``, which Sionna lacks) is a :class:`~testbed.core.errors.ConfigError`
+rather than being silently ignored.
+
+Sionna's objects are imported lazily (importing Sionna takes seconds) and cached per (k, n, device).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, field
+from fractions import Fraction
+
+import torch
+
+from testbed.core.errors import ConfigError
+
+MIN_CODE_RATE: float = 1 / 5  #: lowest rate without repetition coding (BG2 mother code)
+MAX_CODE_RATE: float = 948 / 1024  #: highest rate allowed by 38.212 §5.4.2.1
+MIN_K: int = 12  #: smallest information length Sionna's LDPC5GEncoder accepts
+MAX_K: int = 8448  #: largest information length (BG1, Z = 384)
+MAX_K_BELOW_THIRD: int = 3824  #: largest k for which Sionna selects BG2 at rates in (1/4, 1/3)
+#: 38.212 Table 5.3.2-1 lifting sizes Z.
+LIFTING_SIZES: tuple[int, ...] = tuple(
+    sorted(a * 2**j for a in (2, 3, 5, 7, 9, 11, 13, 15) for j in range(8) if a * 2**j <= 384)
+)
+DECODERS: tuple[str, ...] = ("fast", "sionna")
+SCHEDULES: tuple[str, ...] = ("layered", "flooding")
+CN_UPDATES: tuple[str, ...] = ("boxplus-phi", "boxplus", "minsum", "normalized-minsum", "offset-minsum")
+#: check-node rules Sionna's LDPC5GDecoder implements (``normalized-minsum`` is ``fast`` only)
+SIONNA_CN_UPDATES: tuple[str, ...] = ("boxplus-phi", "boxplus", "minsum", "offset-minsum")
+
+
+@dataclass(frozen=True)
+class CodewordPlan:
+    """Code-block layout for one payload.
+
+    Attributes:
+        k: information bits per codeword (payload share plus zero padding).
+        n: coded bits per codeword after rate matching.
+        num_codewords: number of codewords C.
+        payload_bits: bits actually carried (<= num_codewords * k); defaults to num_codewords * k.
+        coded_bits: num_codewords * n, the bits handed to the modulator.
+    """
+
+    k: int
+    n: int
+    num_codewords: int
+    payload_bits: int | None = None
+    coded_bits: int = field(init=False)
+
+    def __post_init__(self) -> None:
+        if self.payload_bits is None:
+            object.__setattr__(self, "payload_bits", self.num_codewords * self.k)
+        if not 0 <= self.payload_bits <= self.num_codewords * self.k:
+            raise ValueError(
+                f"payload_bits={self.payload_bits} does not fit {self.num_codewords} x k={self.k}"
+            )
+        object.__setattr__(self, "coded_bits", self.num_codewords * self.n)
+
+    @property
+    def code_rate(self) -> float:
+        """Actual rate k / n of each codeword (<= the requested rate)."""
+        return self.k / self.n
+
+    def segment(self, bits: torch.Tensor) -> torch.Tensor:
+        """float32 ``[payload_bits]`` -> ``[num_codewords, k]``, zero-padded at the end."""
+        if bits.shape != (self.payload_bits,):
+            raise ValueError(f"expected {self.payload_bits} payload bits, got shape {tuple(bits.shape)}")
+        out = torch.zeros(self.num_codewords * self.k, dtype=torch.float32, device=bits.device)
+        out[: self.payload_bits] = bits
+        return out.view(self.num_codewords, self.k)
+
+    def desegment(self, bits: torch.Tensor) -> torch.Tensor:
+        """``[num_codewords, k]`` -> ``[payload_bits]`` (padding dropped)."""
+        return bits.reshape(-1)[: self.payload_bits]
+
+
+class LDPC5G:
+    """5G NR LDPC code: segmentation, Sionna encoding and batched belief-propagation decoding.
+
+    Args:
+        iterations: BP iterations (the maximum when early stopping).
+        max_info_bits: segment size cap K_max, 12..8448 (8448 = BG1 maximum).
+        cn_update: check-node rule: ``boxplus-phi`` (exact sum-product, phi form), ``boxplus``
+            (exact, tanh rule), ``minsum``, ``normalized-minsum`` (``fast`` only, scale 0.75) or
+            ``offset-minsum`` (offset 0.5).
+        decoder: ``fast`` (numba BP, default) or ``sionna`` (Sionna's LDPC5GDecoder, reference).
+        max_batch_messages: ``sionna`` only: cap on codewords x Tanner-graph edges per decoder call,
+            bounding memory; a (k, n) group larger than that is decoded in slices. ``None``: 2**21
+            on CPU (keeps the messages in cache, measured fastest) and 2**27 on GPU. The ``fast``
+            decoder takes each (k, n) group in one call (its memory is per thread, not per batch).
+        schedule: ``layered`` or ``flooding``; ``None``: layered for ``fast``, flooding for
+            ``sionna`` (the only schedule allowed with it).
+        early_stop: stop each codeword once its hard decision satisfies every parity check;
+            ``None``: on for ``fast``, off for ``sionna`` (which cannot stop early).
+
+    After each decode, :attr:`last_iterations` holds, per decoded item, int32 ``[num_codewords]``
+    with the iterations each codeword used (``iterations`` for every codeword with ``sionna``).
+    """
+
+    def __init__(
+        self,
+        iterations: int = 20,
+        max_info_bits: int = MAX_K,
+        cn_update: str = "boxplus-phi",
+        decoder: str = "fast",
+        max_batch_messages: int | None = None,
+        schedule: str | None = None,
+        early_stop: bool | None = None,
+    ) -> None:
+        if not _is_int(iterations) or iterations < 1:
+            raise ConfigError(f"fec.iterations must be a whole number >= 1, got {iterations!r}")
+        if not _is_int(max_info_bits) or not MIN_K <= max_info_bits <= MAX_K:
+            raise ConfigError(
+                f"fec.max_info_bits must be a whole number in [{MIN_K}, {MAX_K}] (5G NR LDPC), "
+                f"got {max_info_bits!r}"
+            )
+        if cn_update not in CN_UPDATES:
+            raise ConfigError(f"fec.cn_update must be one of {CN_UPDATES}, got {cn_update!r}")
+        if decoder not in DECODERS:
+            raise ConfigError(f"fec.decoder must be one of {DECODERS}, got {decoder!r}")
+        if schedule is not None and schedule not in SCHEDULES:
+            raise ConfigError(f"fec.schedule must be one of {SCHEDULES} or null, got {schedule!r}")
+        if early_stop is not None and not isinstance(early_stop, bool):
+            raise ConfigError(f"fec.early_stop must be true, false or null, got {early_stop!r}")
+        if decoder == "sionna":
+            if schedule == "layered":
+                raise ConfigError("fec.schedule: the sionna decoder runs the flooding schedule only; "
+                                  "use decoder: fast for layered decoding")
+            if early_stop:
+                raise ConfigError("fec.early_stop: the sionna decoder has no early termination; "
+                                  "set early_stop: false (or null) or use decoder: fast")
+            if cn_update not in SIONNA_CN_UPDATES:
+                raise ConfigError(f"fec.cn_update {cn_update!r} is not available in the sionna decoder "
+                                  f"(it has {SIONNA_CN_UPDATES}); use decoder: fast")
+        if max_batch_messages is not None and (
+            not _is_int(max_batch_messages) or max_batch_messages < 1
+        ):
+            raise ConfigError(
+                f"fec.max_batch_messages must be a positive whole number or null, got {max_batch_messages!r}"
+            )
+        self.iterations = int(iterations)
+        self.max_info_bits = int(max_info_bits)
+        self.cn_update = cn_update
+        self.decoder = decoder
+        self.max_batch_messages = max_batch_messages
+        self.schedule = schedule if schedule is not None else ("layered" if decoder == "fast" else "flooding")
+        self.early_stop = early_stop if early_stop is not None else decoder == "fast"
+        self.last_iterations: list[torch.Tensor] = []
+        self._coders: dict[tuple[int, int, str], tuple[object, object]] = {}
+
+    # ------------------------------------------------------------------ planning (no Sionna)
+    def plan(self, payload_bits: int, code_rate: float) -> CodewordPlan:
+        """Codeword layout for ``payload_bits`` at ``code_rate``; pure arithmetic, deterministic."""
+        if not _is_int(payload_bits) or payload_bits < 0:
+            raise ValueError(f"payload_bits must be a whole number >= 0, got {payload_bits!r}")
+        rate = _rate_fraction(code_rate)
+        cap = self.max_info_bits
+        if rate < Fraction(1, 3):  # keep BG2: above k = 3824 Sionna picks BG1, which needs rate >= 1/3
+            cap = min(cap, MAX_K_BELOW_THIRD)
+        num_codewords = math.ceil(payload_bits / cap)
+        k = max(math.ceil(payload_bits / num_codewords), MIN_K) if num_codewords else MIN_K
+        n = math.ceil(k * rate.denominator / rate.numerator)  # k / n <= rate, exactly
+        for _ in range(2):  # the lifting size depends on the rate (via the base graph)
+            n = max(n, k + lifting_size(k, Fraction(k, n)) // 2 + 1)
+        return CodewordPlan(k=k, n=n, num_codewords=num_codewords, payload_bits=int(payload_bits))
+
+    # ------------------------------------------------------------------ Sionna objects
+    def _get(self, k: int, n: int, device: torch.device) -> tuple[object, object]:
+        """Cached (LDPC5GEncoder, decoder) for (k, n) on ``device``.
+
+        The decoder maps logits float32 ``[B, n]`` to hard information bits float32 ``[B, k]``:
+        a :class:`~testbed.codecs.digital.ldpc.fast_decoder.FastLDPC5GDecoder` (runs on the CPU whatever the
+        device; tensors are moved) or Sionna's LDPC5GDecoder.
+        """
+        key = (k, n, str(device))
+        if key not in self._coders:
+            from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
+
+            enc = LDPC5GEncoder(k, n, device=str(device))
+            if self.decoder == "fast":
+                from testbed.codecs.digital.ldpc.fast_decoder import FastLDPC5GDecoder
+
+                dec = FastLDPC5GDecoder(enc, cn_update=self.cn_update, num_iter=self.iterations,
+                                        schedule=self.schedule, early_stop=self.early_stop)
+            else:
+                dec = LDPC5GDecoder(
+                    enc,
+                    cn_update=self.cn_update,
+                    num_iter=self.iterations,
+                    hard_out=True,
+                    return_infobits=True,
+                    device=str(device),
+                )
+            self._coders[key] = (enc, dec)
+        return self._coders[key]
+
+    def _slice_size(self, decoder, device: torch.device) -> int:
+        cap = self.max_batch_messages
+        if cap is None:
+            cap = 2**27 if device.type == "cuda" else 2**21
+        return max(1, cap // int(decoder.num_edges))
+
+    # ------------------------------------------------------------------ encode / decode
+    def encode(self, bits: torch.Tensor, plan: CodewordPlan) -> torch.Tensor:
+        """float32 ``[num_codewords, k]`` of {0, 1} -> codewords float32 ``[num_codewords, n]``."""
+        _check_shape(bits, (plan.num_codewords, plan.k), "bits")
+        if plan.num_codewords == 0:
+            return torch.zeros(0, plan.n, dtype=torch.float32, device=bits.device)
+        enc, _ = self._get(plan.k, plan.n, bits.device)
+        return enc(bits.to(torch.float32)).to(torch.float32)
+
+    def decode(self, llrs: torch.Tensor, plan: CodewordPlan) -> torch.Tensor:
+        """Logit LLRs float32 ``[num_codewords, n]`` (ln P(1)/P(0)) -> hard bits ``[num_codewords, k]``."""
+        return self.decode_batch([(plan, llrs)])[0]
+
+    def decode_batch(self, items: list[tuple[CodewordPlan, torch.Tensor]]) -> list[torch.Tensor]:
+        """Decode many payloads: all codewords sharing (k, n) go through one decoder call.
+
+        Args:
+            items: ``(plan, llrs)`` pairs, llrs float32 ``[plan.num_codewords, plan.n]``.
+
+        Returns:
+            Hard information bits float32 ``[plan.num_codewords, plan.k]`` per item, in order.
+        """
+        out: list[torch.Tensor | None] = [None] * len(items)
+        iters: list[torch.Tensor] = [torch.zeros(0, dtype=torch.int32)] * len(items)
+        groups: dict[tuple[int, int, str], list[int]] = {}
+        for i, (plan, llrs) in enumerate(items):
+            _check_shape(llrs, (plan.num_codewords, plan.n), "llrs")
+            if plan.num_codewords == 0:
+                out[i] = torch.zeros(0, plan.k, dtype=torch.float32, device=llrs.device)
+                continue
+            groups.setdefault((plan.k, plan.n, str(llrs.device)), []).append(i)
+        for (k, n, _), idx in groups.items():
+            device = items[idx[0]][1].device
+            _, dec = self._get(k, n, device)
+            llr_all = torch.cat([items[i][1].to(torch.float32) for i in idx], dim=0)
+            if self.decoder == "fast":  # the numba kernel takes the whole group at once
+                bits = dec(llr_all)
+                group_iters = torch.from_numpy(dec.last_iterations.astype("int32", copy=True))
+            else:
+                step = self._slice_size(dec, device)
+                bits = torch.cat([dec(chunk) for chunk in torch.split(llr_all, step, dim=0)], dim=0)
+                group_iters = torch.full((llr_all.shape[0],), self.iterations, dtype=torch.int32)
+            sizes = [items[i][0].num_codewords for i in idx]
+            for i, part, it in zip(idx, torch.split(bits.to(torch.float32), sizes, dim=0),
+                                   torch.split(group_iters, sizes)):
+                out[i] = part
+                iters[i] = it
+        self.last_iterations = iters
+        return out  # type: ignore[return-value]
+
+    def describe(self) -> dict:
+        """Provenance fields for results rows."""
+        from importlib.metadata import version
+
+        sionna = f"sionna {version('sionna-no-rt')}"
+        if self.decoder == "fast":
+            backend = f"numba {version('numba')}"
+            fec = f"5G NR LDPC ({sionna} LDPC5GEncoder, {backend} BP decoder)"
+        else:
+            backend = sionna
+            fec = f"5G NR LDPC ({sionna} LDPC5GEncoder/LDPC5GDecoder)"
+        return {
+            "fec": fec,
+            "fec_iterations": self.iterations,
+            "fec_decoder": self.decoder,
+            "fec_decoder_backend": backend,
+            "fec_schedule": self.schedule,
+            "fec_early_stop": self.early_stop,
+            "fec_cn_update": self.cn_update,
+            "fec_max_info_bits": self.max_info_bits,
+        }
+
+
+def base_graph(k: int, rate: Fraction) -> int:
+    """Base graph (1 or 2) that Sionna's LDPC5GEncoder selects for k and actual rate k/n."""
+    if k <= 292 or (k <= 3824 and rate <= 0.67) or rate <= 0.25:
+        return 2
+    return 1
+
+
+def lifting_size(k: int, rate: Fraction) -> int:
+    """Lifting size Z (38.212 §5.3.2, as Sionna selects it): smallest Z with K_b * Z >= k."""
+    if base_graph(k, rate) == 1:
+        k_b = 22
+    else:
+        k_b = 10 if k > 640 else 9 if k > 560 else 8 if k > 192 else 6
+    return min(z for z in LIFTING_SIZES if k_b * z >= k)
+
+
+def _is_int(value: object) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def _rate_fraction(code_rate: float) -> Fraction:
+    """Validated code rate as an exact fraction (so that 1/3 gives n = 3k, not 3k + 1)."""
+    if isinstance(code_rate, bool) or not isinstance(code_rate, numbers.Real):
+        raise ConfigError(f"code rate must be a number, got {code_rate!r}")
+    rate = float(code_rate)
+    if not MIN_CODE_RATE <= rate <= MAX_CODE_RATE:
+        raise ConfigError(
+            f"code rate {rate:g} is outside what 5G NR LDPC supports: "
+            f"{MIN_CODE_RATE:g} (1/5) <= rate <= {MAX_CODE_RATE:.4f} (948/1024)"
+        )
+    return Fraction(rate).limit_denominator(1 << 20)
+
+
+def _check_shape(t: torch.Tensor, shape: tuple[int, int], name: str) -> None:
+    if tuple(t.shape) != shape:
+        raise ValueError(f"{name} must have shape {list(shape)} for this plan, got {list(t.shape)}")

@@ -1,0 +1,127 @@
+"""The ``testbed`` command.
+
+* ``testbed [overrides...]`` runs a sweep (a Hydra app: ``key=value`` overrides, ``-m`` multirun,
+  ``experiment=<preset>``), then draws its plots and image grid into the run directory.
+* ``testbed list [group]`` lists the codecs, channels, metrics, datasets and experiment presets.
+* ``testbed plot RESULTS.csv|RUN_DIR ... [--out DIR]`` draws figures from any results files.
+* ``testbed waterfall --k K --n N --modulation qpsk --ebno 0 1 2`` draws a BER/BLER waterfall.
+* ``testbed weights [option...]`` lists the weights files metrics and codecs need, found or where to
+  put them.
+* ``testbed train-curve CHECKPOINT...`` draws validation PSNR against training time.
+* ``testbed merge DIR... --out DIR`` merges the results of many jobs (multirun, shards) into one set.
+* ``testbed report RUN_DIR... [--out DIR]`` writes a self-contained HTML report (figures, tables,
+  gallery) of one run or a group of runs.
+* ``testbed transforms --dataset kodak --metric psnr vitscore --transform hflip rotate5`` scores
+  clean images under transformations that keep or change their meaning.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import sys
+from pathlib import Path
+
+from testbed.core.errors import TestbedError
+
+log = logging.getLogger("testbed")
+SUBCOMMANDS = ("list", "plot", "waterfall", "weights", "train-curve", "transforms", "sess-calibrate", "merge",
+               "report")
+
+
+def _hydra_app(cfg) -> None:
+    from hydra.core.hydra_config import HydraConfig
+
+    from testbed.run.sweep import run_sweep
+
+    out_dir = Path(HydraConfig.get().runtime.output_dir)
+    if cfg.get("transformations"):  # the transformations experiment: clean images, no channel
+        from testbed.report.transforms import run_config
+
+        try:
+            written = run_config(cfg, out_dir)
+        except TestbedError as err:
+            print(f"testbed: error: {err}", file=sys.stderr)
+            sys.exit(2)
+        log.info("transformations: %s", ", ".join(str(p) for p in written))
+        return
+    try:
+        results = run_sweep(cfg, out_dir)
+    except TestbedError as err:  # a clear message, not a traceback (Hydra would print one)
+        print(f"testbed: error: {err}", file=sys.stderr)
+        sys.exit(2)
+    drawn = None
+    if cfg.get("plots", True):
+        from testbed.report.plots import plot_results
+
+        written = plot_results([results], out_dir / "plots")
+        log.info("results: %s; %d figure files in %s", results, len(written), out_dir / "plots")
+        drawn = [p for p in written if p.suffix == ".png" and not p.stem.startswith("grid_")]
+    if cfg.get("report", True):
+        from testbed.report.page import build_report
+
+        log.info("report: %s", build_report([out_dir], out_dir, figures=drawn))  # the figures just drawn
+
+
+def check_group_choices(argv: list[str]) -> None:
+    """Answer a misspelt ``group=name`` override with the closest options, before Hydra starts."""
+    from testbed.config.catalogue import GROUPS, check_choice
+
+    for arg in argv:
+        key, sep, value = arg.lstrip("+~").partition("=")
+        if not sep or key not in GROUPS or not value or value == "null":
+            continue
+        for name in value.strip("[]").split(","):
+            if name.strip():
+                check_choice(key, name.strip())
+
+
+def run_hydra(argv: list[str]) -> int:
+    """Run the Hydra app with ``argv`` as its command line."""
+    import hydra
+
+    from testbed.config.catalogue import searchpath_override
+
+    check_group_choices(argv)
+    argv = argv + searchpath_override()  # out-of-tree plugin configs (testbed.configs entry point)
+    app = hydra.main(version_base="1.3", config_path="pkg://testbed.experiments", config_name="config")(_hydra_app)
+    saved = sys.argv
+    sys.argv = [saved[0]] + argv
+    try:
+        app()
+    finally:
+        sys.argv = saved
+    return 0
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="testbed", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True)
+    from testbed.cli import (list_options, merge, plot, report, sess_calibrate, train_curve, transforms,
+                             waterfall, weights)
+
+    for module in (list_options, plot, waterfall, weights, train_curve, transforms, sess_calibrate, merge, report):
+        module.add_parser(sub)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``testbed`` console script."""
+    argv = list(sys.argv[1:] if argv is None else argv)
+    try:
+        if argv and argv[0] in SUBCOMMANDS:
+            args = _parser().parse_args(argv)
+            if getattr(args, "format", None) is None and args.command == "plot":
+                args.format = ["png", "pdf"]
+            return args.func(args)
+        if argv and argv[0] in ("-h", "--help") and len(argv) == 1:
+            print(__doc__)
+        return run_hydra(argv)
+    except TestbedError as err:
+        print(f"testbed: error: {err}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

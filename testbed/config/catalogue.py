@@ -1,0 +1,128 @@
+"""The plugin catalogue and the one place where configs become objects.
+
+The catalogue is the config tree itself: a plugin exists when a YAML file with a ``_target_``
+exists in a group folder (``codec/``, ``channel/``, ``metric/``, ``dataset/``, ``experiment/``) of
+the config root or of an out-of-tree package registered under the ``testbed.configs`` entry
+point. There is no second name table.
+
+Out-of-tree config folders reach Hydra as a ``hydra.searchpath`` override that the CLI adds
+(:func:`searchpath_override`; compose-API users pass it too). DESIGN.md names a Hydra
+search-path plugin for this; Hydra discovers those by walking the ``hydra_plugins`` namespace
+package, which setuptools' editable installs (``pip install -e .`` with our ``package-dir``
+mapping) expose only through an import hook that the walk does not see, so the plugin would work
+in wheels but silently not in development checkouts.
+"""
+
+from __future__ import annotations
+
+import difflib
+from importlib import import_module
+from importlib.metadata import entry_points
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from omegaconf import DictConfig, OmegaConf
+
+from testbed.core.errors import ConfigError
+
+GROUPS = ("codec", "channel", "metric", "dataset", "experiment")
+ENTRY_POINT_GROUP = "testbed.configs"
+
+
+def config_root() -> Path:
+    """The built-in Hydra config root (``experiments/``)."""
+    return Path(str(files("testbed.experiments")))
+
+
+def extra_config_roots() -> list[str]:
+    """Config folders of out-of-tree plugin packages, as Hydra search-path entries."""
+    roots = []
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        value = ep.value  # "package.module" or "pkg://package.configs" or "file://..."
+        roots.append(value if "://" in value else f"pkg://{value}")
+    return roots
+
+
+def searchpath_override() -> list[str]:
+    """``["hydra.searchpath=[...]"]`` for the declared out-of-tree config folders (or ``[]``)."""
+    roots = extra_config_roots()
+    return [f"hydra.searchpath=[{','.join(roots)}]"] if roots else []
+
+
+def _group_dirs(group: str) -> list[Path]:
+    dirs = [config_root() / group]
+    for root in extra_config_roots():
+        scheme, _, rest = root.partition("://")
+        if scheme == "pkg":
+            try:
+                dirs.append(Path(str(files(rest))) / group)
+            except ModuleNotFoundError:
+                continue
+        elif scheme == "file":
+            dirs.append(Path(rest) / group)
+    return dirs
+
+
+def available(group: str) -> list[str]:
+    """Names of every option of a config group (built-in and out-of-tree), sorted."""
+    if group not in GROUPS:
+        raise ConfigError(f"unknown group {group!r}; groups are {GROUPS}")
+    names = {p.stem for d in _group_dirs(group) if d.is_dir() for p in d.glob("*.yaml")}
+    return sorted(names)
+
+
+def option_node(group: str, name: str) -> DictConfig:
+    """The config node of one option, read from its YAML file (unwrapped from its own name)."""
+    check_choice(group, name)
+    for folder in _group_dirs(group):
+        path = folder / f"{name}.yaml"
+        if path.is_file():
+            node = OmegaConf.load(path)
+            return node[name] if name in node else node
+    raise ConfigError(f"{group} option {name!r}: no YAML file found")
+
+
+def suggest(name: str, options: list[str]) -> str:
+    """A 'did you mean' hint for a misspelt option."""
+    close = difflib.get_close_matches(name, options, n=3, cutoff=0.5)
+    return f"did you mean {', '.join(close)}? " if close else ""
+
+
+def check_choice(group: str, name: str) -> None:
+    """Raise a clear :class:`ConfigError` if ``name`` is not an option of ``group``."""
+    options = available(group)
+    if name not in options:
+        raise ConfigError(
+            f"unknown {group} {name!r}: {suggest(name, options)}available: {', '.join(options)} "
+            f"(list them with `testbed list {group}`)"
+        )
+
+
+def instantiate(cfg: DictConfig | dict, **kwargs: Any) -> Any:
+    """Build the object a config node describes (``_target_`` + arguments), with clear errors."""
+    from hydra.errors import InstantiationException
+    from hydra.utils import instantiate as hydra_instantiate
+
+    node = cfg if isinstance(cfg, DictConfig) else OmegaConf.create(cfg)
+    target = node.get("_target_") if isinstance(node, DictConfig) else None
+    if not target:
+        raise ConfigError(f"config node has no _target_: {OmegaConf.to_yaml(node)}")
+    _check_target(str(target))
+    try:
+        return hydra_instantiate(node, _convert_="all", **kwargs)
+    except InstantiationException as err:
+        cause = err.__cause__
+        if isinstance(cause, ConfigError):
+            raise cause from None
+        raise ConfigError(f"cannot build {target}: {cause or err}") from err
+
+
+def _check_target(target: str) -> None:
+    module_name, _, attr = target.rpartition(".")
+    try:
+        module = import_module(module_name)
+    except ImportError as err:
+        raise ConfigError(f"_target_ {target}: module {module_name!r} cannot be imported ({err})") from err
+    if not hasattr(module, attr):
+        raise ConfigError(f"_target_ {target}: {module_name} has no {attr!r}")

@@ -1,0 +1,87 @@
+"""Validation of the sweep settings, done before any image is loaded or bit is sent."""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+from omegaconf import DictConfig, ListConfig, OmegaConf
+
+from testbed.core.errors import ConfigError
+from testbed.config.catalogue import check_choice
+
+PLUGIN_GROUPS = ("codec", "channel", "metric")
+
+
+@dataclass(frozen=True)
+class SweepGrid:
+    """The swept values of one run: SNRs (dB, Es/N0), CBRs (k/n) and repetitions."""
+
+    snr_db: tuple[float, ...]
+    cbr: tuple[float, ...]
+    repetitions: int
+
+
+def _as_list(value, name: str) -> list:
+    if isinstance(value, (ListConfig, list, tuple)):
+        return list(value)
+    if value is None:
+        raise ConfigError(f"{name} is empty: give a number or a list, e.g. {name}=[1,4,7]")
+    return [value]
+
+
+def _number(value, name: str) -> float:
+    if isinstance(value, bool):
+        raise ConfigError(f"{name}: {value!r} is not a number")
+    try:
+        if isinstance(value, str) and "/" in value:  # a fraction such as "1/16"
+            top, bottom = value.split("/", 1)
+            number = float(top) / float(bottom)
+        else:
+            number = float(value)
+    except (TypeError, ValueError, ZeroDivisionError):
+        raise ConfigError(f"{name}: {value!r} is not a number (example: {name}=[1,4,7])") from None
+    if not math.isfinite(number):
+        raise ConfigError(f"{name}: {value!r} is not a finite number")
+    return number
+
+
+def parse_grid(cfg: DictConfig) -> SweepGrid:
+    """Read and check ``snr_db``, ``cbr`` and ``repetitions`` from the run config."""
+    snrs = tuple(_number(v, "snr_db") for v in _as_list(cfg.get("snr_db"), "snr_db"))
+    cbrs = tuple(_number(v, "cbr") for v in _as_list(cfg.get("cbr"), "cbr"))
+    for c in cbrs:
+        if not 0.0 < c <= 1.0:
+            raise ConfigError(
+                f"cbr: {c} is outside (0, 1]; CBR = channel uses / (H*W*3), e.g. cbr=[0.0625] for 1/16"
+            )
+    reps = cfg.get("repetitions", 1)
+    if not isinstance(reps, int) or isinstance(reps, bool) or reps < 1:
+        raise ConfigError(f"repetitions must be a whole number >= 1, got {reps!r}")
+    if not snrs or not cbrs:
+        raise ConfigError("snr_db and cbr need at least one value each")
+    return SweepGrid(snrs, cbrs, reps)
+
+
+def plugin_nodes(cfg: DictConfig, group: str) -> dict[str, DictConfig]:
+    """The selected options of a list-capable group, as {name: config node}."""
+    node = cfg.get(group)
+    if node is None or (isinstance(node, DictConfig) and len(node) == 0):
+        raise ConfigError(f"no {group} selected: add one, e.g. {group}=<name> (see `testbed list {group}`)")
+    if not isinstance(node, DictConfig):
+        raise ConfigError(f"{group} must be chosen from the config group, got {node!r}")
+    nodes = {}
+    for name, sub in node.items():
+        check_choice(group, str(name))
+        if not isinstance(sub, DictConfig) or "_target_" not in sub:
+            raise ConfigError(f"{group}.{name} has no _target_: is {group}/{name}.yaml a plugin config?")
+        nodes[str(name)] = sub
+    return nodes
+
+
+def config_fingerprint(*nodes) -> str:
+    """Short hash of config nodes, to tell results of different settings apart."""
+    import hashlib
+
+    text = "|".join(OmegaConf.to_yaml(n, resolve=True) if isinstance(n, DictConfig) else repr(n) for n in nodes)
+    return hashlib.sha256(text.encode()).hexdigest()[:12]

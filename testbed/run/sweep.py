@@ -1,0 +1,261 @@
+"""The sweep runner: codecs x channels x CBR x SNR x repetitions over a dataset, scored and stored.
+
+Everything that can be checked is checked before the first transmission: the config values, the
+plugins (their ``check()``: executables, weights) and every image file. Rows are appended after
+each sweep point; rerunning the same config in the same directory computes only what is missing.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from omegaconf import DictConfig
+from tqdm import tqdm
+
+from testbed import __version__
+from testbed.core.codec import Codec, ImageRecord, Reception
+from testbed.core.device import resolve_device, use_device
+from testbed.core.errors import ConfigError
+from testbed.core.images import tensor_to_rgb8
+from testbed.config.catalogue import instantiate
+from testbed.run.provenance import code_version
+from testbed.run.results import ResultsStore, original_image_path, row_key, safe_name
+from testbed.core.seeding import derive_seed
+from testbed.run.link import SweepPoint, run_point
+from testbed.config.sweep_config import SweepGrid, config_fingerprint, parse_grid, plugin_nodes
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class SweepSetup:
+    """Everything a sweep needs, built and checked from the config."""
+
+    grid: SweepGrid
+    records: list[ImageRecord]
+    dataset_info: dict
+    codecs: dict
+    channels: dict
+    metrics: dict
+    hashes: dict
+    seed: int
+    save_images: int
+    device: torch.device
+    score_memo: dict = field(default_factory=dict)  # metric -> {(reference, reconstruction): score}
+    skipped: dict = field(default_factory=dict)  # (codec, channel, cbr) -> why it cannot be served
+    shard: tuple[int, int] = (0, 1)  # (index, count): this job runs every count-th point from index
+
+    @property
+    def saved_ids(self) -> set[str]:
+        """Images whose reconstructions are saved for the grid (the first ``save_images``)."""
+        return {r.image_id for r in self.records[: self.save_images]}
+
+
+def build(cfg: DictConfig) -> SweepSetup:
+    """Validate the config and build every plugin; raises before any transmission."""
+    grid = parse_grid(cfg)
+    device = resolve_device(cfg.get("device", "auto"))
+    use_device(device)
+    nodes = {g: plugin_nodes(cfg, g) for g in ("codec", "channel", "metric")}
+    codecs = {n: instantiate(c) for n, c in nodes["codec"].items()}
+    channels = {n: instantiate(c) for n, c in nodes["channel"].items()}
+    metrics = {n: instantiate(c) for n, c in nodes["metric"].items()}
+    for group in (codecs, channels, metrics):
+        for name, obj in group.items():
+            obj.bind(name, device)
+    for obj in (*codecs.values(), *channels.values()):
+        obj.check()
+    # points no codec setting can serve are known now: refuse them before the metrics load their weights
+    skipped = unsupported_points(codecs, channels, grid.cbr, cfg.get("unsupported", "error"))
+    for obj in metrics.values():
+        obj.check()
+    dataset = instantiate(cfg.dataset)
+    records = dataset.load()
+    seed = int(cfg.get("seed", 0))
+    shared = config_fingerprint(cfg.dataset, *nodes["metric"].values(), seed)
+    hashes = {(c, h): config_fingerprint(nodes["codec"][c], nodes["channel"][h], shared)
+              for c in codecs for h in channels}
+    return SweepSetup(grid, records, dataset.describe(), codecs, channels, metrics, hashes, seed,
+                      int(cfg.get("save_images", 0) or 0), device, skipped=skipped, shard=parse_shard(cfg))
+
+
+def unsupported_points(codecs: dict, channels: dict, cbrs, policy: str = "error") -> dict:
+    """The (codec, channel, CBR) points no codec setting can serve, with the reason for each.
+
+    ``policy = "error"`` raises on the first (the default: a typo in a preset should stop it);
+    ``"skip"`` returns them all, so a grid that mixes fixed-rate models with any-rate codecs (the
+    paper presets: DeepJSCC has one CBR and one channel) runs what can run.
+    """
+    if policy not in ("error", "skip"):
+        raise ConfigError(f"unsupported={policy!r}: use error (stop on a point no codec setting serves) or skip")
+    skipped = {}
+    for name, codec in codecs.items():
+        for cbr in cbrs:
+            for channel_name, channel in channels.items():
+                try:
+                    _check_cbr(name, codec, cbr)
+                    codec.check_point(channel, cbr)
+                except ConfigError as err:
+                    if policy == "error":
+                        raise
+                    skipped[(name, channel_name, cbr)] = str(err)
+    return skipped
+
+
+def parse_shard(cfg: DictConfig) -> tuple[int, int]:
+    """``shard.index`` / ``shard.count`` (default 0 / 1): which share of the sweep points this job runs."""
+    node = cfg.get("shard") or {}
+    index, count = node.get("index", 0), node.get("count", 1)
+    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (index, count)) or not 0 <= index < count:
+        raise ConfigError(f"shard: index={index!r}, count={count!r}: need whole numbers with 0 <= index < count "
+                          "(e.g. -m shard.count=2 shard.index=0,1)")
+    return index, count
+
+
+def _check_cbr(name: str, codec: Codec, cbr: float) -> None:
+    """A codec that sends fixed CBRs (a trained model) must support the CBR."""
+    supported = codec.supported_cbrs()
+    if supported is not None and not any(abs(cbr - s) <= 0.01 * s for s in supported):
+        raise ConfigError(
+            f"codec {name} cannot send CBR {cbr:.4g}: it supports "
+            f"{', '.join(f'{s:.4g}' for s in supported)} (pick those CBRs or another checkpoint)"
+        )
+
+
+def sweep_points(setup: SweepSetup) -> list[tuple]:
+    """This job's (codec, channel, cbr, snr, repetition) points: the grid less skipped points,
+    every ``count``-th from ``index`` when sharded (codec-major order, so shards share the work)."""
+    points = [(c, h, cbr, snr, rep) for c in setup.codecs for h in setup.channels
+              for cbr in setup.grid.cbr for snr in setup.grid.snr_db
+              for rep in range(setup.grid.repetitions) if (c, h, cbr) not in setup.skipped]
+    index, count = setup.shard
+    return points[index::count]
+
+
+def run_sweep(cfg: DictConfig, out_dir: str | Path) -> Path:
+    """Run (or resume) the sweep of ``cfg`` into ``out_dir``; returns the results file."""
+    threads = cfg.get("threads", None)
+    if threads:
+        torch.set_num_threads(int(threads))
+    setup = build(cfg)
+    out_dir = Path(out_dir)
+    store = ResultsStore(out_dir, list(setup.metrics))
+    _save_originals(setup, out_dir)
+    _record_skipped(setup, out_dir)
+    points = sweep_points(setup)
+    total = len(points) * len(setup.records)
+    bar = tqdm(total=total, unit="img", desc="sweep", dynamic_ncols=True, mininterval=1.0)
+    started = time.perf_counter()
+    for point in points:
+        todo = [r for r in setup.records if not _done(store, setup, r, point)]
+        bar.update(len(setup.records) - len(todo))
+        if todo:
+            bar.set_postfix_str(f"{point[0]}/{point[1]} cbr={point[2]:.4g} snr={point[3]:g}", refresh=False)
+            store.append(_run_point(setup, point, todo, store, out_dir))
+            bar.update(len(todo))
+    bar.close()
+    log.info("sweep finished: %d rows in %s (%.1f s)", len(store), store.path, time.perf_counter() - started)
+    return store.path
+
+
+def _record_skipped(setup: SweepSetup, out_dir: Path) -> None:
+    """Log the points left out and list them in ``skipped.json`` (the report shows them)."""
+    entries = [dict(codec=c, channel=h, cbr=cbr, reason=why) for (c, h, cbr), why in setup.skipped.items()]
+    for entry in entries:
+        log.warning("skipped %s/%s at CBR %.4g: %s", entry["codec"], entry["channel"], entry["cbr"], entry["reason"])
+    path = out_dir / "skipped.json"
+    if entries:
+        out_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(entries, indent=1) + "\n")
+    elif path.exists():
+        path.unlink()
+
+
+def _done(store: ResultsStore, setup: SweepSetup, record: ImageRecord, point) -> bool:
+    codec, channel, cbr, snr, rep = point
+    for variant in setup.codecs[codec].variants():
+        row = store.existing(row_key(dict(image_id=record.image_id, codec=codec, channel=channel,
+                                          snr_db=snr, cbr=cbr, repetition=rep, mcs=variant)))
+        if row is None:
+            return False
+        if row.get("config_hash") != setup.hashes[(codec, channel)]:
+            raise ConfigError(
+                f"{store.path} already holds {codec}/{channel} rows made with other settings "
+                f"(config hash {row.get('config_hash')} vs {setup.hashes[(codec, channel)]}): "
+                "use a new run directory (hydra.run.dir=...)"
+            )
+    return True
+
+
+def _run_point(setup: SweepSetup, point, todo: list[ImageRecord], store, out_dir: Path) -> list[dict]:
+    codec_name, channel_name, cbr, snr, rep = point
+    codec: Codec = setup.codecs[codec_name]
+    channel = setup.channels[channel_name]
+    where = SweepPoint(codec_name, channel_name, cbr, snr, rep)
+
+    def new(record: ImageRecord, rec: Reception) -> bool:  # a variant written before an interruption is kept
+        return store.existing(row_key(_key(record, rec, where))) is None
+
+    results = run_point(codec, channel, setup.metrics, where, todo, setup.seed, setup.device, setup.score_memo, new)
+    provenance = {"codec": codec.describe(), "channel": channel.describe(), "dataset": setup.dataset_info,
+                  "metrics": {n: m.describe() for n, m in setup.metrics.items()}}
+    provenance_text = json.dumps(provenance, sort_keys=True, separators=(",", ":"))
+    rows = []
+    for record, rec, scores in results:
+        key = _key(record, rec, where)
+        row = _row(setup, record, rec, key, codec, provenance_text)
+        row["recon_path"] = _save_recon(setup, record, rec, key, out_dir)
+        row.update(scores)
+        rows.append(row)
+    return rows
+
+
+def _key(record: ImageRecord, rec: Reception, point: SweepPoint) -> dict:
+    return dict(image_id=record.image_id, codec=point.codec, channel=point.channel, snr_db=point.snr_db,
+                cbr=point.cbr, repetition=point.repetition, mcs=rec.mcs)
+
+
+def _row(setup, record: ImageRecord, rec: Reception, key: dict, codec: Codec, provenance: str) -> dict:
+    row = dict(key)
+    row.update(
+        dataset=setup.dataset_info.get("dataset"), mcs_policy=codec.mcs_policy,
+        cbr_actual=rec.channel_uses / record.num_values, channel_uses=rec.channel_uses,
+        num_values=record.num_values, payload_bits=rec.payload_bits, source_quality=rec.source_quality,
+        decode_failed=bool(rec.decode_failed),
+        seed=derive_seed(setup.seed, record.image_id, key["codec"], key["channel"], key["snr_db"],
+                         key["cbr"], key["repetition"]),
+        config_hash=setup.hashes[(key["codec"], key["channel"])], code_version=code_version(),
+        provenance=provenance, extra=rec.extra,
+    )
+    return row
+
+
+def _save_originals(setup: SweepSetup, out_dir: Path) -> None:
+    from PIL import Image
+
+    for record in setup.records[: setup.save_images]:
+        path = original_image_path(out_dir, record.image_id)
+        if not path.exists():
+            path.parent.mkdir(parents=True, exist_ok=True)
+            Image.fromarray(record.as_uint8()).save(path)
+
+
+def _save_recon(setup: SweepSetup, record: ImageRecord, rec: Reception, key: dict, out_dir: Path) -> str:
+    if record.image_id not in setup.saved_ids:
+        return ""
+    from PIL import Image
+
+    name = (f"{key['codec']}_{key['channel']}_{safe_name(key['mcs'])}_cbr{key['cbr']:.5g}_snr{key['snr_db']:g}"
+            f"_rep{key['repetition']}.png")
+    rel = Path("images") / safe_name(record.image_id) / name
+    (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(tensor_to_rgb8(rec.image)).save(out_dir / rel)
+    return rel.as_posix()
+
+
+__all__ = ["run_sweep", "build", "SweepSetup", "__version__"]

@@ -1,0 +1,64 @@
+"""Which points a sweep runs: unsupported (codec, channel, CBR) points skipped or refused, shards."""
+
+import json
+
+import pytest
+
+from testbed.core.errors import ConfigError
+from testbed.run.results import read_results
+from testbed.run.sweep import build, run_sweep, sweep_points
+
+from ..conftest import TINY
+
+#: DeepJSCC restricted to its AWGN model: its Rayleigh points cannot be served.
+MIXED = ("codec=[uncoded,deepjscc]", "channel=[awgn,rayleigh]", "snr_db=[4]", "cbr=[1/16]",
+         "codec.deepjscc.checkpoints=[deepjscc_awgn_cbr1-16_snr10.pt]")
+
+
+def test_unsupported_points_stop_the_run_by_default(make_cfg, tmp_path):
+    with pytest.raises(ConfigError, match="deepjscc.*no checkpoint trained for channel"):
+        run_sweep(make_cfg(*TINY, *MIXED), tmp_path)
+    assert not (tmp_path / "results.csv").exists()  # refused before any work
+
+
+@pytest.mark.parametrize("channel", [("channel=rayleigh_block",), ("channel=rayleigh", "channel.rayleigh.csi=none")])
+def test_a_model_trained_on_fast_fading_with_csi_is_not_used_for_another_channel(channel, tmp_path):
+    """The issue's acceptance commands: refused before any transmission, naming what exists."""
+    from ..conftest import run_cli
+
+    run = run_cli(*TINY, "codec=deepjscc", *channel, "cbr=[1/16]", "snr_db=[4]", f"hydra.run.dir={tmp_path}")
+    assert run.returncode == 2 and "no checkpoint trained for channel" in run.stderr, run.stderr[-2000:]
+    for shipped in ("deepjscc_awgn_cbr1-16_snr10.pt (AWGNChannel", "deepjscc_rayleigh_cbr1-16_snr10.pt "
+                    "(RayleighChannel(coherence=1, csi=perfect); receiver mmse; CBR 1/16)"):
+        assert shipped in run.stderr
+    assert not (tmp_path / "results.csv").exists()
+
+
+def test_unsupported_points_are_skipped_and_listed(make_cfg, tmp_path):
+    rows = read_results(run_sweep(make_cfg(*TINY, *MIXED, "unsupported=skip"), tmp_path))
+    pairs = {(r["codec"], r["channel"]) for r in rows}
+    assert pairs == {("uncoded", "awgn"), ("uncoded", "rayleigh"), ("deepjscc", "awgn")}
+    (entry,) = json.loads((tmp_path / "skipped.json").read_text())
+    assert (entry["codec"], entry["channel"]) == ("deepjscc", "rayleigh") and "Available" in entry["reason"]
+
+
+def test_shipped_deepjscc_serves_both_channels_at_its_one_cbr(make_cfg):
+    setup = build(make_cfg(*TINY, "codec=[deepjscc]", "channel=[awgn,rayleigh]", "cbr=[1/16,1/8]",
+                           "unsupported=skip"))
+    assert set(setup.skipped) == {("deepjscc", "awgn", 0.125), ("deepjscc", "rayleigh", 0.125)}
+    assert all("cannot send CBR 0.125" in why for why in setup.skipped.values())
+
+
+def test_bad_policy_and_bad_shard_are_refused(make_cfg):
+    with pytest.raises(ConfigError, match="unsupported='maybe'"):
+        build(make_cfg(*TINY, "unsupported=maybe"))
+    with pytest.raises(ConfigError, match="shard"):
+        build(make_cfg(*TINY, "shard.count=2", "shard.index=2"))
+
+
+def test_shards_split_the_points_without_overlap_or_loss(make_cfg):
+    grid = ("codec=[uncoded,jpeg_ldpc]", "channel=[awgn,rayleigh]", "snr_db=[1,4,7]", "cbr=[0.25]")
+    whole = sweep_points(build(make_cfg(*TINY, *grid)))
+    shards = [sweep_points(build(make_cfg(*TINY, *grid, "shard.count=3", f"shard.index={i}"))) for i in range(3)]
+    assert sorted(p for s in shards for p in s) == sorted(whole) and len(whole) == 12
+    assert all(len(s) == 4 for s in shards)
