@@ -17,10 +17,11 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from testbed.codecs.learned.checkpoint import JSCCCheckpoint, spec_label
+from testbed.codecs.learned.checkpoint import JSCCCheckpoint, resolve_checkpoint, spec_label
 from testbed.core.channel import Channel, ChannelOutput
 from testbed.core.errors import ConfigError
 from testbed.core.learned_codec import LearnedCodec
+from testbed.core.plugin import RequiredFile
 
 RECEIVERS = ("mmse", "raw")
 
@@ -106,6 +107,15 @@ class LearnedJSCC(LearnedCodec):
             self.fits = [JSCCCheckpoint.load(f, self._model) for f in self.files]
             for fit in self.fits:
                 fit.model.to(self.device)
+
+    def required_files(self) -> list[RequiredFile]:
+        out = []
+        for file in self.files:
+            path = resolve_checkpoint(file)
+            found = path if path.is_file() else None
+            fix = "" if found else f"train it with `testbed-train` (README model cards) or put it at {path}"
+            out.append(RequiredFile("trained deep-JSCC checkpoint", path.name, found, fix))
+        return out
 
     def to(self, device: torch.device):
         super().to(device)

@@ -25,8 +25,17 @@ from pathlib import Path
 from testbed.core.errors import TestbedError
 
 log = logging.getLogger("testbed")
-SUBCOMMANDS = ("list", "plot", "waterfall", "weights", "train-curve", "transforms", "sess-calibrate", "merge",
-               "report")
+#: Subcommands of the core; plugin packages add theirs through the ``testbed.commands`` entry point
+#: (``name = "package.module:add_parser"``), e.g. ``waterfall`` (digital chain) and ``sess-calibrate``.
+CORE_SUBCOMMANDS = ("list", "plot", "weights", "train-curve", "transforms", "merge", "report")
+COMMANDS_ENTRY_POINT = "testbed.commands"
+
+
+def plugin_subcommands() -> dict:
+    """``{name: entry point}`` of the subcommands plugin packages declare."""
+    from importlib.metadata import entry_points
+
+    return {ep.name: ep for ep in entry_points(group=COMMANDS_ENTRY_POINT) if ep.name not in CORE_SUBCOMMANDS}
 
 
 def _hydra_app(cfg) -> None:
@@ -98,11 +107,12 @@ def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="testbed", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
-    from testbed.cli import (list_options, merge, plot, report, sess_calibrate, train_curve, transforms,
-                             waterfall, weights)
+    from testbed.cli import list_options, merge, plot, report, train_curve, transforms, weights
 
-    for module in (list_options, plot, waterfall, weights, train_curve, transforms, sess_calibrate, merge, report):
+    for module in (list_options, plot, weights, train_curve, transforms, merge, report):
         module.add_parser(sub)
+    for entry in plugin_subcommands().values():
+        entry.load()(sub)
     return parser
 
 
@@ -110,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``testbed`` console script."""
     argv = list(sys.argv[1:] if argv is None else argv)
     try:
-        if argv and argv[0] in SUBCOMMANDS:
+        if argv and (argv[0] in CORE_SUBCOMMANDS or argv[0] in plugin_subcommands()):
             args = _parser().parse_args(argv)
             if getattr(args, "format", None) is None and args.command == "plot":
                 args.format = ["png", "pdf"]

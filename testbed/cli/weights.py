@@ -28,7 +28,8 @@ class Requirement:
 
 
 def requirements(only: list[str] | None = None) -> list[Requirement]:
-    """The files of every metric and codec option (or of the named ``only`` options)."""
+    """The files of every metric and codec option (or of the named ``only`` options), as each
+    plugin declares them (:meth:`~testbed.core.plugin.Plugin.required_files`)."""
     from testbed.config.catalogue import available, instantiate, option_node
 
     out = []
@@ -36,35 +37,12 @@ def requirements(only: list[str] | None = None) -> list[Requirement]:
         for name in available(group):
             if only and name not in only:
                 continue
-            node = option_node(group, name)
-            if group == "metric":
-                metric = instantiate(node)
-                if hasattr(metric, "required_weights"):
-                    out += [_metric_file(name, spec, explicit) for spec, explicit in metric.required_weights()]
-            elif "checkpoints" in node:
-                out += [_checkpoint(name, f) for f in node.checkpoints]
+            for f in instantiate(option_node(group, name)).required_files():
+                out.append(Requirement(group, name, f.description, f.filename, f.path, f.fix))
     unknown = set(only or []) - {r.option for r in out} - set(available("metric")) - set(available("codec"))
     if unknown:
         raise TestbedError(f"testbed weights: unknown option(s) {sorted(unknown)}; see `testbed list`")
     return out
-
-
-def _metric_file(option: str, spec, explicit) -> Requirement:
-    from testbed.core.weights import MissingWeightsError, resolve
-
-    try:
-        return Requirement("metric", option, spec.description, spec.filename, resolve(spec, explicit))
-    except MissingWeightsError as err:
-        return Requirement("metric", option, spec.description, spec.filename, None, str(err))
-
-
-def _checkpoint(option: str, file: str) -> Requirement:
-    from testbed.codecs.learned.checkpoint import resolve_checkpoint
-
-    path = resolve_checkpoint(file)
-    found = path if path.is_file() else None
-    fix = "" if found else f"train it with `testbed-train` (README model cards) or put it at {path}"
-    return Requirement("codec", option, "trained deep-JSCC checkpoint", Path(file).name, found, fix)
 
 
 def run(args) -> int:

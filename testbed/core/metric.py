@@ -38,6 +38,19 @@ class Metric(Plugin, ABC):
     def score(self, preds: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """Per-image scores, float64 ``[N]``, for ``preds`` and ``target`` of shape ``[N, 3, H, W]``."""
 
+    def required_files(self):
+        """The files of :meth:`required_weights` (``(WeightsFile, explicit path)`` pairs), resolved."""
+        from testbed.core.plugin import RequiredFile
+        from testbed.core.weights import MissingWeightsError, resolve
+
+        out = []
+        for spec, explicit in getattr(self, "required_weights", lambda: [])():
+            try:
+                out.append(RequiredFile(spec.description, spec.filename, resolve(spec, explicit)))
+            except MissingWeightsError as err:
+                out.append(RequiredFile(spec.description, spec.filename, None, str(err)))
+        return out
+
     def loss(self, preds: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
         """A differentiable training loss (scalar, lower is better) on unquantised ``[N, 3, H, W]``
         images, for metrics that offer one (``train.loss=<metric>``)."""

@@ -7,7 +7,20 @@ plugin sets its attributes.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+from pathlib import Path
+
 import torch
+
+
+@dataclass
+class RequiredFile:
+    """One file a plugin needs (``testbed weights``): where it was found, else ``None`` and the fix."""
+
+    description: str
+    filename: str
+    path: Path | None
+    fix: str = ""
 
 
 class Plugin:
@@ -40,6 +53,10 @@ class Plugin:
         """
         self.device = torch.device(device)
         return self
+
+    def required_files(self) -> list[RequiredFile]:
+        """Every weights or model file the plugin needs, found or not (nothing is loaded)."""
+        return []
 
     def devices(self) -> dict[str, str]:
         """Where each part of the plugin runs, e.g. ``{"backbone": "cpu (onnxruntime)"}`` (provenance)."""

@@ -73,8 +73,10 @@ def build_codec(tc: DictConfig) -> LearnedCodec:
     """The learned codec of ``train.codec`` around a fresh ``train.model`` (receiver and tiling
     as the codec's config says, so training runs the path the sweep evaluates)."""
     model = instantiate(tc.model)
-    node = tc.get("codec") or {"_target_": "testbed.codecs.learned_jscc.LearnedJSCC"}
-    codec = instantiate(node, model=model, rates=list(tc.rates) if tc.get("rates") else None)
+    if not tc.get("codec"):
+        raise TestbedError("train.codec is missing: the learned codec the model trains inside "
+                           "(e.g. _target_: testbed.codecs.learned_jscc.LearnedJSCC, receiver: mmse)")
+    codec = instantiate(tc.codec, model=model, rates=list(tc.rates) if tc.get("rates") else None)
     if not isinstance(codec, LearnedCodec):
         raise TestbedError(f"train.codec: {type(codec).__name__} is not a LearnedCodec (it cannot be trained)")
     return codec

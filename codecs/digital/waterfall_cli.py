@@ -22,7 +22,7 @@ def add_parser(sub) -> None:
     p.add_argument("--modulation", default="qpsk", choices=["qpsk", "16qam", "64qam"])
     p.add_argument("--ebno", type=float, nargs="+", required=True, help="Eb/N0 points in dB")
     p.add_argument("--decoder", nargs="+", default=["fast"], help="decoders to compare (fast, sionna)")
-    p.add_argument("--channel", default="awgn", choices=["awgn", "rayleigh"])
+    p.add_argument("--channel", default="awgn", help="a channel option (testbed list channel): awgn, rayleigh, ...")
     p.add_argument("--iterations", type=int, default=20)
     p.add_argument("--max-block-errors", type=int, default=100, help="stop a point after this many codeword errors")
     p.add_argument("--max-frames", type=int, default=10_000, help="... or after this many codewords")
@@ -57,12 +57,10 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _channel(name: str):
-    from testbed.channels.awgn import AWGNChannel
-    from testbed.channels.rayleigh import RayleighChannel
+    """The channel option ``name`` from the catalogue (its YAML settings)."""
+    from testbed.config.catalogue import instantiate, option_node
 
-    channel = AWGNChannel() if name == "awgn" else RayleighChannel()
-    channel.name = name
-    return channel
+    return instantiate(option_node("channel", name)).bind(name, "cpu")
 
 
 def plot_waterfall(rows: list[dict], stem: Path, formats=("png", "pdf")) -> None:
