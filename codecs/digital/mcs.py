@@ -14,6 +14,7 @@ from fractions import Fraction
 
 from testbed.codecs.digital.ldpc.ldpc5g import MAX_CODE_RATE, MIN_CODE_RATE
 from testbed.core.errors import ConfigError
+from testbed.core.numbers import parse_number
 
 #: Supported square QAM orders -> bits per symbol (Gray-labelled, unit average energy).
 BITS_PER_SYMBOL: dict[str, int] = {"qpsk": 2, "16qam": 4, "64qam": 6}
@@ -68,16 +69,10 @@ class MCS:
 
 def _parse_rate(value: object, context: str) -> float:
     """``0.5``, ``"1/2"`` or ``"0.5"`` -> float; anything else is a :class:`ConfigError`."""
-    if isinstance(value, bool):
-        raise ConfigError(f"{context}: code rate must be a number or a fraction like '1/2', not {value!r}")
-    if isinstance(value, (int, float)):
-        return float(value)
-    if isinstance(value, str):
-        try:
-            return float(Fraction(value.strip()))
-        except (ValueError, ZeroDivisionError):
-            pass
-    raise ConfigError(f"{context}: code rate must be a number or a fraction like '1/2', not {value!r}")
+    try:
+        return parse_number(value)
+    except ValueError:
+        raise ConfigError(f"{context}: code rate must be a number or a fraction like '1/2', not {value!r}") from None
 
 
 def parse_mcs(obj: object) -> MCS:

@@ -7,8 +7,9 @@ for the sweep (masks dropped, boxes kept, within ``cache_limit_mb``) and on disk
 (:mod:`.graph_cache`, keyed by the backend's ``describe()``), so later sweeps and calibration runs
 reuse them; a sweep then builds one graph per received image.
 
-Options: ``backend`` (``embedded``, default, offline; ``reference``: the released models),
-``backend_options`` (the backend's constructor options), ``params`` (flat :class:`SeSSParams`
+Options: ``backend`` (``embedded``, default, offline; ``reference``: the released models), a
+node of the config group ``sess_backend`` with its options in it (the Python API also takes the
+name with ``backend_options``), ``params`` (flat :class:`SeSSParams`
 fields), ``params_file`` (a calibrated YAML from ``testbed sess-calibrate``; ``params`` override
 it), ``cache_dir`` (default ``$TESTBED_CACHE/sess`` or ``~/.cache/testbed/sess``), ``disk_cache``
 (false: memory only), ``batch_size`` (images per backend call).
@@ -23,10 +24,11 @@ from typing import Sequence
 import numpy as np
 import torch
 
+from testbed.core.errors import ConfigError
 from testbed.core.feature_metric import FeatureMetric
 from testbed.core.weights import sha256
 
-from testbed.metrics.sess.backends.base import make_backend
+from testbed.metrics.sess.backends.base import SceneGraphBackend, make_backend
 from testbed.metrics.sess.graph import SceneGraph
 from testbed.metrics.sess.graph_cache import GraphCache, is_content_hash
 from testbed.metrics.sess.matching.score import sess_score
@@ -61,14 +63,24 @@ class SeSS(FeatureMetric):
     name = "sess"
     higher_is_better = True
 
-    def __init__(self, backend: str = "embedded", backend_options: dict | None = None, params: dict | None = None,
+    def __init__(self, backend="embedded", backend_options: dict | None = None, params: dict | None = None,
                  params_file: str | None = None, cache_dir: str | None = None, disk_cache: bool = True,
                  batch_size: int = 4) -> None:
         super().__init__()
         self.params = resolve_params(params, params_file)
         self.params_file = str(Path(params_file).expanduser()) if params_file else None
-        self.backend_name = backend
-        self.backend = make_backend(backend, self.params, **dict(backend_options or {}))
+        if isinstance(backend, str):  # Python API: a name and its options
+            self.backend = make_backend(backend, self.params, **dict(backend_options or {}))
+        elif isinstance(backend, SceneGraphBackend):
+            self.backend = backend
+        elif callable(backend):  # the config node (group sess_backend, `_partial_`): completed with the params
+            self.backend = backend(params=self.params)
+        else:
+            raise ConfigError(f"sess: backend must be a sess_backend option (embedded, reference), got {backend!r}")
+        if backend_options and not isinstance(backend, str):
+            raise ConfigError("sess: give the backend's options in its node (metric.<name>.backend.*), "
+                              "not in backend_options")
+        self.backend_name = self.backend.name
         self.cache_dir, self.disk_cache = cache_dir, bool(disk_cache)
         self.batch_size = int(batch_size)
         self._disk: GraphCache | None = None

@@ -72,17 +72,12 @@ def _hydra_app(cfg) -> None:
         log.info("report: %s", build_report([out_dir], out_dir, figures=drawn))  # the figures just drawn
 
 
-def check_group_choices(argv: list[str]) -> None:
-    """Answer a misspelt ``group=name`` override with the closest options, before Hydra starts."""
-    from testbed.config.catalogue import GROUPS, check_choice
+def check_group_choices(argv: list[str]) -> list[str]:
+    """Answer a misspelt ``group=name`` with the closest options and turn a part chosen by its key
+    (``codec.jpeg_ldpc.fec.decoder=sionna``) into Hydra's group override, before Hydra starts."""
+    from testbed.config.overrides import translate
 
-    for arg in argv:
-        key, sep, value = arg.lstrip("+~").partition("=")
-        if not sep or key not in GROUPS or not value or value == "null":
-            continue
-        for name in value.strip("[]").split(","):
-            if name.strip():
-                check_choice(key, name.strip())
+    return translate(argv)
 
 
 def run_hydra(argv: list[str]) -> int:
@@ -91,8 +86,7 @@ def run_hydra(argv: list[str]) -> int:
 
     from testbed.config.catalogue import searchpath_override
 
-    check_group_choices(argv)
-    argv = argv + searchpath_override()  # out-of-tree plugin configs (testbed.configs entry point)
+    argv = check_group_choices(argv) + searchpath_override()  # out-of-tree plugin configs (testbed.configs entry point)
     app = hydra.main(version_base="1.3", config_path="pkg://testbed.experiments", config_name="config")(_hydra_app)
     saved = sys.argv
     sys.argv = [saved[0]] + argv

@@ -24,9 +24,9 @@ from typing import Any
 
 from omegaconf import DictConfig, OmegaConf
 
+from testbed.config.groups import GROUPS, LIST_GROUPS
 from testbed.core.errors import ConfigError
 
-GROUPS = ("codec", "channel", "metric", "dataset", "experiment")
 ENTRY_POINT_GROUP = "testbed.configs"
 
 
@@ -73,14 +73,21 @@ def available(group: str) -> list[str]:
 
 
 def option_node(group: str, name: str) -> DictConfig:
-    """The config node of one option, read from its YAML file (unwrapped from its own name)."""
+    """The config node of one option as Hydra composes it (its defaults list applied: shared parts
+    and nested choices included), unwrapped from its own name for the list groups."""
     check_choice(group, name)
-    for folder in _group_dirs(group):
-        path = folder / f"{name}.yaml"
-        if path.is_file():
-            node = OmegaConf.load(path)
-            return node[name] if name in node else node
-    raise ConfigError(f"{group} option {name!r}: no YAML file found")
+    from hydra import compose, initialize_config_module
+    from hydra.core.global_hydra import GlobalHydra
+
+    overrides = [f"+{group}@option={name}"]
+    if GlobalHydra.instance().is_initialized():  # inside a Hydra app (the sweep, testbed-train)
+        cfg = compose(config_name=None, overrides=overrides)
+    else:
+        with initialize_config_module(version_base="1.3", config_module="testbed.experiments"):
+            cfg = compose(config_name=None, overrides=overrides + searchpath_override())
+    node = cfg.option
+    node = node[name] if group in LIST_GROUPS and name in node else node
+    return OmegaConf.create(OmegaConf.to_container(node, resolve=False))  # detached, writable
 
 
 def suggest(name: str, options: list[str]) -> str:

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from testbed.core.errors import ConfigError
+from testbed.core.numbers import parse_number
 from testbed.config.catalogue import check_choice
+from testbed.config.groups import LIST_GROUPS as PLUGIN_GROUPS  # noqa: F401
 
-PLUGIN_GROUPS = ("codec", "channel", "metric")
 
 
 @dataclass(frozen=True)
@@ -31,19 +31,11 @@ def _as_list(value, name: str) -> list:
 
 
 def _number(value, name: str) -> float:
-    if isinstance(value, bool):
-        raise ConfigError(f"{name}: {value!r} is not a number")
     try:
-        if isinstance(value, str) and "/" in value:  # a fraction such as "1/16"
-            top, bottom = value.split("/", 1)
-            number = float(top) / float(bottom)
-        else:
-            number = float(value)
-    except (TypeError, ValueError, ZeroDivisionError):
-        raise ConfigError(f"{name}: {value!r} is not a number (example: {name}=[1,4,7])") from None
-    if not math.isfinite(number):
-        raise ConfigError(f"{name}: {value!r} is not a finite number")
-    return number
+        return parse_number(value)
+    except ValueError as err:
+        hint = "finite number" if "finite" in str(err) else "number"
+        raise ConfigError(f"{name}: {value!r} is not a {hint} (example: {name}=[1,4,7])") from None
 
 
 def parse_grid(cfg: DictConfig) -> SweepGrid:

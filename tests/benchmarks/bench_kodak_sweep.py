@@ -19,8 +19,8 @@ from hydra import compose, initialize_config_module
 BASE = ["experiment=kodak_digital", "codec=[jpeg_ldpc,bpg_ldpc]", "channel=[awgn]", "snr_db=[1,4,7,10,13]",
         "cbr=[0.0625]", "metric=[psnr,ms_ssim]", "plots=false", "save_images=0"]
 DECODERS = {
-    "sionna": ["codec.{c}.fec.decoder=sionna", "codec.{c}.fec.schedule=flooding"],
-    "fast": ["codec.{c}.fec.decoder=fast", "codec.{c}.fec.schedule=layered"],
+    "sionna": ["ldpc_decoder@codec.{c}.fec.decoder=sionna"],
+    "fast": ["ldpc_decoder@codec.{c}.fec.decoder=fast", "codec.{c}.fec.decoder.schedule=layered"],
 }
 
 

@@ -19,21 +19,11 @@ Constraints found in Sionna 2.2 (``fec/ldpc/encoding.py``) and how :meth:`LDPC5G
 LLR sign convention (Sionna's, used by its Demapper and its decoder alike): logits
 ``llr = ln P(b=1 | y) / P(b=0 | y)``, i.e. a positive LLR favours bit 1.
 
-Decoders (``decoder=``):
-
-- ``fast`` (default): :class:`~testbed.codecs.digital.ldpc.fast_decoder.FastLDPC5GDecoder`, numba belief
-  propagation on the same code (the graph is read from Sionna's encoder), layered or flooding
-  schedule, per-codeword early termination on a satisfied syndrome, sum-product or min-sum
-  check nodes. With ``schedule="flooding", early_stop=False, cn_update="boxplus-phi"`` it makes
-  the same decisions as Sionna's decoder (up to float32 rounding).
-- ``sionna``: Sionna's :class:`~sionna.phy.fec.ldpc.LDPC5GDecoder`, the reference: flooding
-  schedule, every codeword runs all iterations (it has no early termination).
-
-``schedule`` and ``early_stop`` default to ``None``, meaning "what the decoder does best":
-layered with early stop for ``fast``, flooding without early stop for ``sionna``. Asking the
-``sionna`` decoder explicitly for ``schedule="layered"`` or ``early_stop=True`` (or for
-``cn_update="normalized-minsum"``, which Sionna lacks) is a :class:`~testbed.core.errors.ConfigError`
-rather than being silently ignored.
+Decoders: the config group ``ldpc_decoder`` (:mod:`.decoders`): ``fast`` (default), the numba
+BP decoder on the same code (graph read from Sionna's encoder), layered or flooding, early
+termination, sum-product or min-sum check nodes -- with ``schedule: flooding, early_stop: false``
+it makes the same decisions as Sionna's decoder (up to float32 rounding); ``sionna``, Sionna's
+``LDPC5GDecoder``, the reference (flooding, all iterations).
 
 Sionna's objects are imported lazily (importing Sionna takes seconds) and cached per (k, n, device).
 """
@@ -47,6 +37,8 @@ from fractions import Fraction
 
 import torch
 
+from testbed.codecs.digital.ldpc.decoders import (CN_UPDATES, SCHEDULES, SIONNA_CN_UPDATES, FastBP,  # noqa: F401
+                                                  LDPCDecoder, SionnaBP, decoder_from_options)
 from testbed.core.errors import ConfigError
 
 MIN_CODE_RATE: float = 1 / 5  #: lowest rate without repetition coding (BG2 mother code)
@@ -59,10 +51,6 @@ LIFTING_SIZES: tuple[int, ...] = tuple(
     sorted(a * 2**j for a in (2, 3, 5, 7, 9, 11, 13, 15) for j in range(8) if a * 2**j <= 384)
 )
 DECODERS: tuple[str, ...] = ("fast", "sionna")
-SCHEDULES: tuple[str, ...] = ("layered", "flooding")
-CN_UPDATES: tuple[str, ...] = ("boxplus-phi", "boxplus", "minsum", "normalized-minsum", "offset-minsum")
-#: check-node rules Sionna's LDPC5GDecoder implements (``normalized-minsum`` is ``fast`` only)
-SIONNA_CN_UPDATES: tuple[str, ...] = ("boxplus-phi", "boxplus", "minsum", "offset-minsum")
 
 
 @dataclass(frozen=True)
@@ -116,18 +104,11 @@ class LDPC5G:
     Args:
         iterations: BP iterations (the maximum when early stopping).
         max_info_bits: segment size cap K_max, 12..8448 (8448 = BG1 maximum).
-        cn_update: check-node rule: ``boxplus-phi`` (exact sum-product, phi form), ``boxplus``
-            (exact, tanh rule), ``minsum``, ``normalized-minsum`` (``fast`` only, scale 0.75) or
-            ``offset-minsum`` (offset 0.5).
-        decoder: ``fast`` (numba BP, default) or ``sionna`` (Sionna's LDPC5GDecoder, reference).
-        max_batch_messages: ``sionna`` only: cap on codewords x Tanner-graph edges per decoder call,
-            bounding memory; a (k, n) group larger than that is decoded in slices. ``None``: 2**21
-            on CPU (keeps the messages in cache, measured fastest) and 2**27 on GPU. The ``fast``
-            decoder takes each (k, n) group in one call (its memory is per thread, not per batch).
-        schedule: ``layered`` or ``flooding``; ``None``: layered for ``fast``, flooding for
-            ``sionna`` (the only schedule allowed with it).
-        early_stop: stop each codeword once its hard decision satisfies every parity check;
-            ``None``: on for ``fast``, off for ``sionna`` (which cannot stop early).
+        decoder: the decoder choice, an :class:`~testbed.codecs.digital.ldpc.decoders.LDPCDecoder`
+            (the config node ``fec.decoder``, group ``ldpc_decoder``: :class:`FastBP` or
+            :class:`SionnaBP`), or its name ``fast`` / ``sionna`` with the flat options below
+            (Python API): ``cn_update``, ``schedule`` and ``early_stop`` (``None``: what the decoder
+            does best, layered with early stop for ``fast``), ``max_batch_messages`` (``sionna``).
 
     After each decode, :attr:`last_iterations` holds, per decoded item, int32 ``[num_codewords]``
     with the iterations each codeword used (``iterations`` for every codeword with ``sionna``).
@@ -137,11 +118,11 @@ class LDPC5G:
         self,
         iterations: int = 20,
         max_info_bits: int = MAX_K,
-        cn_update: str = "boxplus-phi",
-        decoder: str = "fast",
-        max_batch_messages: int | None = None,
+        decoder: str | LDPCDecoder = "fast",
+        cn_update: str | None = None,
         schedule: str | None = None,
         early_stop: bool | None = None,
+        max_batch_messages: int | None = None,
     ) -> None:
         if not _is_int(iterations) or iterations < 1:
             raise ConfigError(f"fec.iterations must be a whole number >= 1, got {iterations!r}")
@@ -150,37 +131,24 @@ class LDPC5G:
                 f"fec.max_info_bits must be a whole number in [{MIN_K}, {MAX_K}] (5G NR LDPC), "
                 f"got {max_info_bits!r}"
             )
-        if cn_update not in CN_UPDATES:
-            raise ConfigError(f"fec.cn_update must be one of {CN_UPDATES}, got {cn_update!r}")
-        if decoder not in DECODERS:
-            raise ConfigError(f"fec.decoder must be one of {DECODERS}, got {decoder!r}")
-        if schedule is not None and schedule not in SCHEDULES:
-            raise ConfigError(f"fec.schedule must be one of {SCHEDULES} or null, got {schedule!r}")
-        if early_stop is not None and not isinstance(early_stop, bool):
-            raise ConfigError(f"fec.early_stop must be true, false or null, got {early_stop!r}")
-        if decoder == "sionna":
-            if schedule == "layered":
-                raise ConfigError("fec.schedule: the sionna decoder runs the flooding schedule only; "
-                                  "use decoder: fast for layered decoding")
-            if early_stop:
-                raise ConfigError("fec.early_stop: the sionna decoder has no early termination; "
-                                  "set early_stop: false (or null) or use decoder: fast")
-            if cn_update not in SIONNA_CN_UPDATES:
-                raise ConfigError(f"fec.cn_update {cn_update!r} is not available in the sionna decoder "
-                                  f"(it has {SIONNA_CN_UPDATES}); use decoder: fast")
-        if max_batch_messages is not None and (
-            not _is_int(max_batch_messages) or max_batch_messages < 1
-        ):
-            raise ConfigError(
-                f"fec.max_batch_messages must be a positive whole number or null, got {max_batch_messages!r}"
-            )
+        if isinstance(decoder, LDPCDecoder):
+            if any(v is not None for v in (cn_update, schedule, early_stop, max_batch_messages)):
+                raise ConfigError("fec: give cn_update, schedule, early_stop and max_batch_messages in the "
+                                  "decoder node (fec.decoder.*), not beside it")
+            self.choice = decoder
+        else:
+            if cn_update is not None and cn_update not in CN_UPDATES:
+                raise ConfigError(f"fec.cn_update must be one of {CN_UPDATES}, got {cn_update!r}")
+            if schedule is not None and schedule not in SCHEDULES:
+                raise ConfigError(f"fec.schedule must be one of {SCHEDULES} or null, got {schedule!r}")
+            if early_stop is not None and not isinstance(early_stop, bool):
+                raise ConfigError(f"fec.early_stop must be true, false or null, got {early_stop!r}")
+            self.choice = decoder_from_options(decoder, cn_update or "boxplus-phi", schedule, early_stop,
+                                               max_batch_messages)
         self.iterations = int(iterations)
         self.max_info_bits = int(max_info_bits)
-        self.cn_update = cn_update
-        self.decoder = decoder
-        self.max_batch_messages = max_batch_messages
-        self.schedule = schedule if schedule is not None else ("layered" if decoder == "fast" else "flooding")
-        self.early_stop = early_stop if early_stop is not None else decoder == "fast"
+        self.decoder = self.choice.name
+        self.cn_update, self.schedule, self.early_stop = self.choice.cn_update, self.choice.schedule, self.choice.early_stop
         self.last_iterations: list[torch.Tensor] = []
         self._coders: dict[tuple[int, int, str], tuple[object, object]] = {}
 
@@ -202,39 +170,14 @@ class LDPC5G:
 
     # ------------------------------------------------------------------ Sionna objects
     def _get(self, k: int, n: int, device: torch.device) -> tuple[object, object]:
-        """Cached (LDPC5GEncoder, decoder) for (k, n) on ``device``.
-
-        The decoder maps logits float32 ``[B, n]`` to hard information bits float32 ``[B, k]``:
-        a :class:`~testbed.codecs.digital.ldpc.fast_decoder.FastLDPC5GDecoder` (runs on the CPU whatever the
-        device; tensors are moved) or Sionna's LDPC5GDecoder.
-        """
+        """Cached (LDPC5GEncoder, decoder) for (k, n) on ``device`` (the decoder from the choice)."""
         key = (k, n, str(device))
         if key not in self._coders:
-            from sionna.phy.fec.ldpc import LDPC5GDecoder, LDPC5GEncoder
+            from sionna.phy.fec.ldpc import LDPC5GEncoder
 
             enc = LDPC5GEncoder(k, n, device=str(device))
-            if self.decoder == "fast":
-                from testbed.codecs.digital.ldpc.fast_decoder import FastLDPC5GDecoder
-
-                dec = FastLDPC5GDecoder(enc, cn_update=self.cn_update, num_iter=self.iterations,
-                                        schedule=self.schedule, early_stop=self.early_stop)
-            else:
-                dec = LDPC5GDecoder(
-                    enc,
-                    cn_update=self.cn_update,
-                    num_iter=self.iterations,
-                    hard_out=True,
-                    return_infobits=True,
-                    device=str(device),
-                )
-            self._coders[key] = (enc, dec)
+            self._coders[key] = (enc, self.choice.build(enc, self.iterations, device))
         return self._coders[key]
-
-    def _slice_size(self, decoder, device: torch.device) -> int:
-        cap = self.max_batch_messages
-        if cap is None:
-            cap = 2**27 if device.type == "cuda" else 2**21
-        return max(1, cap // int(decoder.num_edges))
 
     # ------------------------------------------------------------------ encode / decode
     def encode(self, bits: torch.Tensor, plan: CodewordPlan) -> torch.Tensor:
@@ -271,13 +214,7 @@ class LDPC5G:
             device = items[idx[0]][1].device
             _, dec = self._get(k, n, device)
             llr_all = torch.cat([items[i][1].to(torch.float32) for i in idx], dim=0)
-            if self.decoder == "fast":  # the numba kernel takes the whole group at once
-                bits = dec(llr_all)
-                group_iters = torch.from_numpy(dec.last_iterations.astype("int32", copy=True))
-            else:
-                step = self._slice_size(dec, device)
-                bits = torch.cat([dec(chunk) for chunk in torch.split(llr_all, step, dim=0)], dim=0)
-                group_iters = torch.full((llr_all.shape[0],), self.iterations, dtype=torch.int32)
+            bits, group_iters = self.choice.run(dec, llr_all, self.iterations)
             sizes = [items[i][0].num_codewords for i in idx]
             for i, part, it in zip(idx, torch.split(bits.to(torch.float32), sizes, dim=0),
                                    torch.split(group_iters, sizes)):
@@ -291,11 +228,10 @@ class LDPC5G:
         from importlib.metadata import version
 
         sionna = f"sionna {version('sionna-no-rt')}"
+        backend = self.choice.backend()
         if self.decoder == "fast":
-            backend = f"numba {version('numba')}"
             fec = f"5G NR LDPC ({sionna} LDPC5GEncoder, {backend} BP decoder)"
         else:
-            backend = sionna
             fec = f"5G NR LDPC ({sionna} LDPC5GEncoder/LDPC5GDecoder)"
         return {
             "fec": fec,

@@ -16,6 +16,7 @@ import pytest
 import torch
 
 from testbed.channels.awgn import AWGNChannel
+from testbed.codecs.digital.ldpc.decoders import FastBP, SionnaBP
 from testbed.codecs.digital.ldpc.ldpc5g import LDPC5G, CodewordPlan
 from testbed.codecs.digital.ldpc.fast_decoder import CN_KINDS, FastLDPC5GDecoder, LDPC5GCode
 from testbed.codecs.digital.qam import QAMModem
@@ -297,7 +298,7 @@ def test_config_and_describe() -> None:
     for kwargs, message in [
         ({"decoder": "sionna", "schedule": "layered"}, "fec.schedule"),
         ({"decoder": "sionna", "early_stop": True}, "fec.early_stop"),
-        ({"decoder": "sionna", "cn_update": "normalized-minsum"}, "fec.cn_update"),
+        ({"decoder": "sionna", "cn_update": "normalized-minsum"}, "cn_update .* not available in the sionna"),
         ({"schedule": "serial"}, "fec.schedule"),
         ({"early_stop": "yes"}, "fec.early_stop"),
         ({"cn_update": "sum-product"}, "fec.cn_update"),
@@ -305,6 +306,12 @@ def test_config_and_describe() -> None:
     ]:
         with pytest.raises(ConfigError, match=message):
             LDPC5G(**kwargs)
+    # the config form: the decoder node carries its own options, a setting it lacks is refused
+    with pytest.raises(TypeError, match="schedule"):
+        SionnaBP(schedule="flooding")
+    with pytest.raises(ConfigError, match="in the decoder node"):
+        LDPC5G(decoder=FastBP(), schedule="flooding")
+    assert LDPC5G(decoder=SionnaBP(cn_update="minsum")).describe()["fec_cn_update"] == "minsum"
     import numba
 
     info = fast.describe()
