@@ -70,8 +70,16 @@ def transmit(codec: Codec, images: Sequence[ImageRecord], channel: Channel, snr_
              generator_for: GeneratorFactory) -> list[list[Reception]]:
     """Encode -> channel -> decode: per image, one reception per variant of ``codec``."""
     sent = codec.encode(images, channel, snr_db, cbr)
-    received = [None if tx.symbols is None else
-                send(channel, tx.symbols, snr_db, generator_for(images[tx.image], *tx.salt)) for tx in sent]
+    received: list[ChannelOutput | None] = [None] * len(sent)
+    by_length: dict[tuple, list[int]] = {}
+    for i, tx in enumerate(sent):
+        if tx.symbols is not None:
+            by_length.setdefault((tx.symbols.shape[-1], tx.symbols.device), []).append(i)
+    for group in by_length.values():  # one batch per symbol count; each row drawn by its own generator
+        batch = torch.stack([sent[i].symbols for i in group])
+        out = send(channel, batch, snr_db, [generator_for(images[sent[i].image], *sent[i].salt) for i in group])
+        for row, i in enumerate(group):
+            received[i] = out.row(row)
     receptions = codec.decode(images, sent, received)
     if len(receptions) != len(sent):
         raise TestbedError(f"codec {codec.name}: decode returned {len(receptions)} receptions for {len(sent)} "
