@@ -106,6 +106,7 @@ class MSSSIM(Metric):
 
     name = "ms_ssim"
     higher_is_better = True
+    min_side = 11  # the 11-tap Gaussian window of one scale
 
     def score(self, preds, target):
         return ms_ssim(preds, target)

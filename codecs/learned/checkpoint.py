@@ -20,6 +20,7 @@ from torch import nn
 
 from testbed.config.catalogue import instantiate
 from testbed.core.errors import ConfigError
+from testbed.core.weights import load_training_checkpoint
 
 #: Where relative checkpoint paths are looked up (shipped with the package).
 CHECKPOINT_DIR = Path(__file__).resolve().parent.parent / "checkpoints"
@@ -95,12 +96,12 @@ class JSCCCheckpoint:
                 f"missing model weights {file}: train them with `testbed-train` (see the README's "
                 "model cards) or list another file in codec.<name>.checkpoints"
             )
-        saved = torch.load(file, map_location="cpu", weights_only=False)
+        saved = load_training_checkpoint(file)
         config = saved.get("config") or {}
         if config.get("model"):
             node = dict(config["model"])
             node["_target_"] = LEGACY_TARGETS.get(node.get("_target_"), node.get("_target_"))
-            model = instantiate(node)
+            model = instantiate(node, base=nn.Module)
         elif model is None:
             raise ConfigError(f"{file} has no training config: give the codec a `model` to load it into")
         model.load_state_dict(saved["model"])

@@ -48,7 +48,10 @@ def _hydra_app(cfg) -> None:
         from testbed.report.transforms import run_config
 
         try:
+            from testbed.run.run_folder import record_config
+
             written = run_config(cfg, out_dir)
+            record_config(cfg, out_dir)
         except TestbedError as err:
             print(f"testbed: error: {err}", file=sys.stderr)
             sys.exit(2)

@@ -16,13 +16,14 @@ in wheels but silently not in development checkouts.
 from __future__ import annotations
 
 import difflib
+import re
 from importlib import import_module
 from importlib.metadata import entry_points
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from omegaconf import DictConfig, OmegaConf
+from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from testbed.config.groups import GROUPS, LIST_GROUPS
 from testbed.core.errors import ConfigError
@@ -106,8 +107,15 @@ def check_choice(group: str, name: str) -> None:
         )
 
 
-def instantiate(cfg: DictConfig | dict, **kwargs: Any) -> Any:
-    """Build the object a config node describes (``_target_`` + arguments), with clear errors."""
+def instantiate(cfg: DictConfig | dict, base: type | None = None, **kwargs: Any) -> Any:
+    """Build the object a config node describes (``_target_`` + arguments), with clear errors.
+
+    Every ``_target_`` in the node (nested ones included) must name a class of ``testbed`` or of a
+    package that declares plugins (:func:`allowed_packages`); this is checked before anything is
+    imported, so a config or an override can build nothing else (no ``numpy.load``, no
+    ``builtins.open``). With ``base``, the top-level class must be a subclass of it (checked before
+    it is constructed).
+    """
     from hydra.errors import InstantiationException
     from hydra.utils import instantiate as hydra_instantiate
 
@@ -115,7 +123,11 @@ def instantiate(cfg: DictConfig | dict, **kwargs: Any) -> Any:
     target = node.get("_target_") if isinstance(node, DictConfig) else None
     if not target:
         raise ConfigError(f"config node has no _target_: {OmegaConf.to_yaml(node)}")
-    _check_target(str(target))
+    for nested in _targets(node):
+        _check_target(nested)
+    cls = _check_target(str(target))
+    if base is not None and not (isinstance(cls, type) and issubclass(cls, base)):
+        raise ConfigError(f"_target_ {target} is not a {base.__name__} (a {_kind(base)} config must name one)")
     try:
         return hydra_instantiate(node, _convert_="all", **kwargs)
     except InstantiationException as err:
@@ -125,11 +137,59 @@ def instantiate(cfg: DictConfig | dict, **kwargs: Any) -> Any:
         raise ConfigError(f"cannot build {target}: {cause or err}") from err
 
 
-def _check_target(target: str) -> None:
+def allowed_packages() -> tuple[str, ...]:
+    """Top-level packages whose classes configs may build: ``testbed`` and the packages of the
+    distributions that declare plugin configs (``testbed.configs`` entry point)."""
+    roots = {"testbed"}
+    for ep in entry_points(group=ENTRY_POINT_GROUP):
+        value = ep.value
+        if "://" not in value or value.startswith("pkg://"):
+            roots.add(value.split("://")[-1].split(".")[0].strip())
+        top_level = ep.dist.read_text("top_level.txt") if ep.dist is not None else None
+        roots.update(line.strip() for line in (top_level or "").splitlines() if line.strip())
+    return tuple(sorted(roots))
+
+
+_DOTTED = re.compile(r"[A-Za-z_]\w*(\.[A-Za-z_]\w*)+")
+
+
+def _targets(node) -> list:
+    """Every ``_target_`` value below ``node`` (dicts and lists, interpolations left as written)."""
+    data = OmegaConf.to_container(node, resolve=False) if isinstance(node, (DictConfig, ListConfig)) else node
+    found, stack = [], [data]
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if "_target_" in item:
+                found.append(item["_target_"])
+            stack.extend(item.values())
+        elif isinstance(item, list):
+            stack.extend(item)
+    return found
+
+
+def _check_target(target) -> Any:
+    """The class a ``_target_`` names, refused unless it lives in an allowed package (checked
+    before any import) and is a class."""
+    allowed = allowed_packages()
+    if not isinstance(target, str) or not _DOTTED.fullmatch(target) or target.split(".")[0] not in allowed:
+        raise ConfigError(
+            f"_target_ {target!r} is refused: configs build classes of {', '.join(allowed)} only "
+            "(an out-of-tree plugin package declares itself with the testbed.configs entry point, "
+            "README: Adding a plugin)")
     module_name, _, attr = target.rpartition(".")
     try:
         module = import_module(module_name)
     except ImportError as err:
         raise ConfigError(f"_target_ {target}: module {module_name!r} cannot be imported ({err})") from err
-    if not hasattr(module, attr):
+    obj = getattr(module, attr, None)
+    if obj is None:
         raise ConfigError(f"_target_ {target}: {module_name} has no {attr!r}")
+    if not isinstance(obj, type):
+        raise ConfigError(f"_target_ {target} is not a class (configs name plugin classes)")
+    return obj
+
+
+def _kind(base: type) -> str:
+    return {"Codec": "codec", "Channel": "channel", "Metric": "metric", "Dataset": "dataset"}.get(base.__name__,
+                                                                                                  base.__name__)

@@ -38,10 +38,30 @@ def _number(value, name: str) -> float:
         raise ConfigError(f"{name}: {value!r} is not a {hint} (example: {name}=[1,4,7])") from None
 
 
+#: SNRs a sweep accepts (dB, Es/N0): beyond them no scheme changes and the capacity overflows.
+SNR_RANGE_DB = (-50.0, 100.0)
+
+
+def whole_number(cfg: DictConfig, key: str, default, low: int | None = None, allow_null: bool = False):
+    """``cfg[key]`` as a whole number >= ``low`` (``None`` allowed with ``allow_null``), else a clear error."""
+    value = cfg.get(key, default)
+    if value is None and allow_null:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int) or (low is not None and value < low):
+        need = f"a whole number >= {low}" if low is not None else "a whole number"
+        raise ConfigError(f"{key}={value!r}: {key} must be {need}" + (" or null" if allow_null else "")
+                          + f" (e.g. {key}={default if default is not None else max(low or 0, 1)})")
+    return value
+
+
 def parse_grid(cfg: DictConfig) -> SweepGrid:
     """Read and check ``snr_db``, ``cbr`` and ``repetitions`` from the run config."""
     snrs = tuple(_number(v, "snr_db") for v in _as_list(cfg.get("snr_db"), "snr_db"))
     cbrs = tuple(_number(v, "cbr") for v in _as_list(cfg.get("cbr"), "cbr"))
+    low, high = SNR_RANGE_DB
+    for s in snrs:
+        if not low <= s <= high:
+            raise ConfigError(f"snr_db: {s:g} dB is outside the range a sweep accepts, {low:g} to {high:g} dB (Es/N0)")
     for c in cbrs:
         if not 0.0 < c <= 1.0:
             raise ConfigError(

@@ -27,6 +27,8 @@ class Metric(Plugin, ABC):
 
     name: str = "metric"
     higher_is_better: bool = True
+    #: the smallest image side (px) the metric scores; a sweep refuses smaller images before work
+    min_side: int = 1
 
     def __init__(self) -> None:
         self.reset()

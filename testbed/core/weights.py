@@ -139,3 +139,20 @@ def sha256(path: str | Path) -> str:
         for block in iter(lambda: handle.read(1 << 20), b""):
             digest.update(block)
     return digest.hexdigest()
+
+
+def load_training_checkpoint(file: str | Path) -> dict:
+    """A ``testbed-train`` checkpoint read with ``weights_only``: tensors and plain data only, so a
+    hostile file cannot run code; anything else is refused, naming the file."""
+    import torch
+
+    try:
+        saved = torch.load(file, map_location="cpu", weights_only=True)
+    except Exception as err:  # an unpickling refusal, a truncated or foreign file
+        first = (str(err).splitlines() or [""])[0][:200]
+        raise ConfigError(f"{file} is not a readable testbed checkpoint ({type(err).__name__}: {first}); testbed "
+                          "reads tensors and plain data only, never pickled code: re-export it with "
+                          "testbed.train.export or train it again") from None
+    if not isinstance(saved, dict) or "model" not in saved:
+        raise ConfigError(f"{file} is not a testbed checkpoint (no 'model' weights): train one with `testbed-train`")
+    return saved

@@ -6,7 +6,7 @@ from collections import defaultdict
 from pathlib import Path
 from typing import Sequence
 
-from testbed.run.results import original_image_path, read_results, safe_name
+from testbed.run.results import original_image_path, read_results, run_file, safe_name
 
 
 def draw_grids(paths: Sequence[str | Path], out_dir: str | Path, formats: Sequence[str] = ("png",),
@@ -22,9 +22,10 @@ def draw_grids(paths: Sequence[str | Path], out_dir: str | Path, formats: Sequen
     for p in paths:
         run_dir = Path(p).parent
         for row in read_results(p):
-            if row.get("recon_path"):
+            file = run_file(run_dir, row.get("recon_path") or "")
+            if file is not None and file.is_file():  # missing or outside the run folder: not drawn
                 label = f"{row['codec']} / {row['channel']}" + (f" / {row['mcs']}" if row["mcs_policy"] == "table" else "")
-                entries[(row["image_id"], float(row["cbr"]))][(label, float(row["snr_db"]))] = (run_dir / row["recon_path"], row, run_dir)
+                entries[(row["image_id"], float(row["cbr"]))][(label, float(row["snr_db"]))] = (file, row, run_dir)
     written = []
     for (image_id, cbr), cells in sorted(entries.items()):
         labels = sorted({lab for lab, _ in cells})
@@ -34,15 +35,17 @@ def draw_grids(paths: Sequence[str | Path], out_dir: str | Path, formats: Sequen
         original = _original(cells)
         for i, label in enumerate(labels):
             ax = axes[i][0]
-            if original is not None:
-                ax.imshow(Image.open(original))
+            if original is not None and _readable(original) is not None:
+                ax.imshow(_readable(original))
             ax.set_title("original" if i == 0 else "", fontsize=8)
             ax.set_ylabel(label, fontsize=7)
             for j, snr in enumerate(snrs):
                 ax = axes[i][j + 1]
                 if (label, snr) in cells:
                     file, row, _ = cells[(label, snr)]
-                    ax.imshow(Image.open(file))
+                    picture = _readable(file)
+                    if picture is not None:
+                        ax.imshow(picture)
                     value = row.get(metric)
                     fail = " FAIL" if row["decode_failed"] else ""
                     ax.set_title(f"{snr:g} dB" + (f", {value:.1f}" if value is not None else "") + fail, fontsize=7)
@@ -58,6 +61,18 @@ def draw_grids(paths: Sequence[str | Path], out_dir: str | Path, formats: Sequen
             written.append(path)
         plt.close(fig)
     return written
+
+
+def _readable(path: Path):
+    """The image at ``path`` as an RGB array, or ``None`` when it is not a readable image."""
+    import numpy as np
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return np.asarray(image.convert("RGB"))
+    except Exception:  # a cut or foreign file: the cell stays empty
+        return None
 
 
 def _original(cells) -> Path | None:

@@ -110,9 +110,19 @@ def gallery_card(image_path: Path, link: str, title: str, lines: list[str], attr
     """One gallery entry: a thumbnail linking to the full image, a title and caption lines."""
     data = "".join(f' data-{esc(k)}="{esc(v)}"' for k, v in attrs.items())
     caption = "<br>".join(esc(line) for line in lines)
+    try:
+        thumbnail = thumbnail_data_uri(image_path)
+    except Exception:  # not a readable image: say so instead of failing the report
+        return missing_card(title, lines + [f"image unreadable: {Path(image_path).name}"])
     return (f'<figure class="card"{data}><a href="{esc(link)}"><img alt="{esc(title)}" '
-            f'src="{thumbnail_data_uri(image_path)}"></a><figcaption><b>{esc(title)}</b><br>{caption}'
+            f'src="{thumbnail}"></a><figcaption><b>{esc(title)}</b><br>{caption}'
             "</figcaption></figure>")
+
+
+def missing_card(title: str, lines: list[str]) -> str:
+    """A gallery entry whose image cannot be shown (missing, unreadable or outside the run)."""
+    caption = "<br>".join(esc(line) for line in lines)
+    return f'<figure class="card missing"><figcaption><b>{esc(title)}</b><br>{caption}</figcaption></figure>'
 
 
 def details(summary: str, text: str) -> str:

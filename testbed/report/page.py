@@ -23,7 +23,7 @@ import numpy as np
 from testbed.report import html as H
 from testbed.report.aggregate import curves, format_value
 from testbed.core.errors import ConfigError
-from testbed.run.results import RESULTS_FILE, metric_columns, original_image_path, read_results, row_key
+from testbed.run.results import RESULTS_FILE, metric_columns, original_image_path, read_results, row_key, run_file
 
 REPORT_FILE = "report.html"
 TABLES_FILE = "report_tables.md"  # the mean tables in Markdown, for a paper or a README
@@ -178,10 +178,14 @@ def gallery_section(rows: list[dict], metrics: list[str], out_dir: Path, snrs=No
             if not (any(np.isclose(r["snr_db"], s) for s in chosen_snrs)
                     and any(np.isclose(r["cbr"], c) for c in chosen_cbrs)):
                 continue
-            path = Path(r["_run_dir"]) / r["recon_path"]
+            path = run_file(r["_run_dir"], r["recon_path"])
             lines = [f"SNR {r['snr_db']:g} dB, CBR {format_value('cbr', r['cbr'])}, {r['mcs']}"
                      + (" (decoding failed)" if r.get("decode_failed") else "")]
             lines += [f"{m} = {_fmt(r.get(m), m)}" for m in metrics]
+            if path is None or not path.is_file():
+                why = "missing" if path is not None else "outside its run folder, not shown"
+                cards.append(H.missing_card(f"{r['codec']} / {r['channel']}", lines + [f"image {why}: {r['recon_path']}"]))
+                continue
             cards.append(H.gallery_card(path, os.path.relpath(path, out_dir), f"{r['codec']} / {r['channel']}",
                                         lines, {"codec": r["codec"], "channel": r["channel"],
                                                 "snr": f"{r['snr_db']:g}", "cbr": f"{r['cbr']:.4g}"}))

@@ -14,6 +14,7 @@ from pathlib import Path
 
 import torch
 
+from testbed.core.weights import load_training_checkpoint
 from testbed.core.errors import TestbedError
 
 
@@ -22,7 +23,7 @@ def history(checkpoint: str | Path) -> tuple[str, list[tuple[int, float, float]]
     path = Path(checkpoint)
     if not path.is_file():
         raise TestbedError(f"no checkpoint at {path}")
-    saved = torch.load(path, map_location="cpu", weights_only=False)
+    saved = load_training_checkpoint(path)
     points = saved.get("val_psnr") or []
     if not points:
         raise TestbedError(f"{path} holds no validation history")

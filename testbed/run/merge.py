@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Sequence
 
 from testbed.core.errors import ConfigError
-from testbed.run.results import BASE_COLUMNS, RESULTS_FILE, _cell, original_image_path, read_results, row_key
+from testbed.run.results import BASE_COLUMNS, RESULTS_FILE, _cell, original_image_path, read_results, row_key, run_file
 
 log = logging.getLogger(__name__)
 #: Columns that may differ between two copies of the same row (where the job kept its files).
@@ -104,6 +104,10 @@ def merge_results(paths: Sequence[str | Path], out_dir: str | Path) -> MergeSumm
                 duplicates += 1
                 continue
             merged[key] = (row, path)
+    for row, path in merged.values():  # refuse a hostile path before anything is written
+        for relative in filter(None, [row.get("recon_path")]):
+            if run_file(path.parent, relative) is None or run_file(out_dir, relative) is None:
+                _copy_images(row, path.parent, out_dir)  # raises with the file and row named
     out_dir.mkdir(parents=True, exist_ok=True)
     for row, path in merged.values():
         _copy_images(row, path.parent, out_dir)
@@ -121,13 +125,19 @@ def _order(row: dict) -> tuple:
 
 
 def _copy_images(row: dict, job_dir: Path, out_dir: Path) -> None:
-    """Copy the row's saved reconstruction (and its image's original) beside the merged file."""
+    """Copy the row's saved reconstruction (and its image's original) beside the merged file; a
+    path that leaves either run folder is refused before anything is copied."""
     rel = row.get("recon_path")
     if not rel:
         return
     for relative in (Path(rel), original_image_path("", row["image_id"])):
-        source, target = job_dir / relative, out_dir / relative
-        if source.exists() and source.resolve() != target.resolve() and not target.exists():
+        source, target = run_file(job_dir, relative), run_file(out_dir, relative)
+        if source is None or target is None:
+            raise ConfigError(
+                f"testbed merge: {job_dir / RESULTS_FILE}: row {row['image_id']} names image {str(relative)!r}, "
+                f"which is not inside its run folder's images/; refused (nothing was written). Remove or fix "
+                "that row's recon_path")
+        if source.is_file() and source != target and not target.exists():
             target.parent.mkdir(parents=True, exist_ok=True)
             shutil.copy2(source, target)
 

@@ -8,13 +8,16 @@ recomputed bit-identically). Plotting reads these files only, never a live run.
 from __future__ import annotations
 
 import csv
-import io
 import json
+import logging
 import os
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Iterable, Sequence
 
 from testbed.core.errors import ConfigError
+
+log = logging.getLogger(__name__)
 
 #: Columns every results file has, in this order; metric columns follow.
 BASE_COLUMNS = (
@@ -25,6 +28,8 @@ BASE_COLUMNS = (
 #: The fields that identify a row.
 KEY_COLUMNS = ("image_id", "codec", "channel", "snr_db", "cbr", "repetition", "mcs")
 RESULTS_FILE = "results.csv"
+#: Lines of a results file that were not valid rows, set aside (with their line numbers) by a rerun.
+DAMAGED_FILE = "results.damaged.csv"
 
 _NUMERIC = {"snr_db", "cbr", "cbr_actual", "source_quality"}
 _INTEGER = {"repetition", "channel_uses", "num_values", "payload_bits", "seed"}
@@ -39,27 +44,80 @@ def row_key(row: dict) -> tuple:
 
 
 def _parse(row: dict, metric_columns: Iterable[str]) -> dict:
+    """Typed cells of one stored row; a cell that does not hold its type raises ``ValueError``
+    naming the column (the caller names the file and line)."""
     out = dict(row)
     for col in _NUMERIC | set(metric_columns):
         if col in out:
-            out[col] = float(out[col]) if out[col] not in ("", None) else None
+            out[col] = _typed(col, out[col], float)
     for col in _INTEGER:
         if col in out and out[col] not in ("", None):
-            out[col] = int(out[col])
+            out[col] = _typed(col, out[col], int)
     if "decode_failed" in out:
-        out["decode_failed"] = str(out["decode_failed"]) == "True"
+        if out["decode_failed"] not in ("True", "False"):
+            raise ValueError(f"decode_failed is {out['decode_failed']!r}, not True or False")
+        out["decode_failed"] = out["decode_failed"] == "True"
+    for col in KEY_COLUMNS:
+        if out.get(col) in ("", None):
+            raise ValueError(f"{col} is empty")
     return out
 
 
+def _typed(column: str, value, kind):
+    if value in ("", None):
+        return None
+    try:
+        return kind(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"{column} is {value!r}, not {'a number' if kind is float else 'a whole number'}") from None
+
+
+@dataclass(frozen=True)
+class DamagedLine:
+    """A stored line that is not a valid row: its 1-based line number, text and what is wrong."""
+
+    line: int
+    text: str
+    reason: str
+
+
+def parse_results(path: str | Path) -> tuple[list[str], list[dict], list[DamagedLine]]:
+    """``(header, valid rows, damaged lines)`` of a results CSV.
+
+    The writer puts every row on one physical line (its JSON cells hold no newline), so each line
+    is parsed on its own: a line cut inside a quoted cell, with a wrong number of cells or with a
+    cell that does not hold its type is damaged and never swallows the next one. A last line
+    without its newline (a kill mid-write) counts as damaged too.
+    """
+    text = Path(path).read_text(encoding="utf-8", errors="replace")
+    lines = text.split("\n")
+    header = next(csv.reader([lines[0]]), []) if lines and lines[0] else []
+    metrics = [c for c in header if c not in BASE_COLUMNS]
+    rows, damaged = [], []
+    last = len(lines) - 1
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        if number - 1 == last:  # text after the final newline: cut by a kill
+            damaged.append(DamagedLine(number, line, "cut: the line has no end"))
+            continue
+        try:
+            cells = next(csv.reader([line], strict=True))
+            if len(cells) != len(header):
+                raise ValueError(f"{len(cells)} cells, the header has {len(header)}")
+            rows.append(_parse(dict(zip(header, cells)), metrics))
+        except (csv.Error, ValueError) as err:
+            damaged.append(DamagedLine(number, line, str(err)))
+    return header, rows, damaged
+
+
 def read_results(path: str | Path) -> list[dict]:
-    """Rows of one results CSV (typed: floats, ints, bools); a truncated last line is ignored."""
-    text = Path(path).read_text(encoding="utf-8")
-    if text and not text.endswith("\n"):
-        text = text[: text.rfind("\n") + 1]
-    reader = csv.DictReader(io.StringIO(text))
-    metric_columns = [c for c in (reader.fieldnames or []) if c not in BASE_COLUMNS]
-    rows = [r for r in reader if None not in r and None not in r.values()]
-    return [_parse(r, metric_columns) for r in rows]
+    """The valid rows of one results CSV (typed: floats, ints, bools); damaged lines are skipped
+    with a warning naming the file and line (a sweep's rerun sets them aside and recomputes them)."""
+    _, rows, damaged = parse_results(path)
+    for bad in damaged:
+        log.warning("%s line %d is not a valid row (%s): skipped", path, bad.line, bad.reason)
+    return rows
 
 
 def safe_name(text: str) -> str:
@@ -70,6 +128,16 @@ def safe_name(text: str) -> str:
 def original_image_path(run_dir: str | Path, image_id: str) -> Path:
     """Where a run keeps the original of ``image_id`` (next to its saved reconstructions)."""
     return Path(run_dir) / "images" / "original" / f"{safe_name(image_id)}.png"
+
+
+def run_file(run_dir: str | Path, relative: str | Path) -> Path | None:
+    """``run_dir/relative`` when that stays inside the run folder's ``images/`` (links resolved);
+    ``None`` for anything a results file could use to reach outside it (``..``, absolute paths)."""
+    if not relative or Path(relative).is_absolute():
+        return None
+    base = (Path(run_dir) / "images").resolve()
+    target = (Path(run_dir) / relative).resolve()
+    return target if target.is_relative_to(base) and target != base else None
 
 
 def metric_columns(rows: Sequence[dict]) -> list[str]:
@@ -92,24 +160,54 @@ class ResultsStore:
                 csv.writer(fh).writerow(self.columns)
 
     def _load_existing(self) -> None:
-        with self.path.open(encoding="utf-8") as fh:
-            header = next(csv.reader(fh), [])
+        header, rows, damaged = parse_results(self.path)
         if header != self.columns:
             raise ConfigError(
                 f"{self.path} holds results with columns {header[len(BASE_COLUMNS):]} but this run "
                 f"scores {self.columns[len(BASE_COLUMNS):]}: use a new run directory "
                 "(hydra.run.dir=...) or the same metric list"
             )
-        raw = self.path.read_bytes()
-        if raw and not raw.endswith(b"\n"):  # a row cut by a kill: drop it
-            with self.path.open("r+b") as fh:
-                fh.truncate(raw.rfind(b"\n") + 1)
-        for row in read_results(self.path):
-            self._rows[row_key(row)] = row
+        if not os.access(self.path, os.W_OK):
+            raise ConfigError(f"{self.path} is not writable: make it writable or use a new run directory "
+                              "(hydra.run.dir=...)")
+        seen = {}
+        for row in rows:
+            seen.setdefault(row_key(row), row)  # a duplicated row counts once
+        if damaged or len(seen) != len(rows):
+            self._set_aside(damaged, list(seen.values()))
+        self._rows = {row_key(r): r for r in seen.values()}
+
+    def _set_aside(self, damaged: list, rows: list[dict]) -> None:
+        """Keep the damaged lines in :data:`DAMAGED_FILE` (line number, reason, text) and rewrite the
+        results file with the valid rows only (atomically); those rows are then recomputed."""
+        side = self.path.with_name(DAMAGED_FILE)
+        new_side = not side.exists()
+        with side.open("a", newline="", encoding="utf-8") as fh:
+            writer = csv.writer(fh)
+            if new_side:
+                writer.writerow(["line", "reason", "text"])
+            for bad in damaged:
+                writer.writerow([bad.line, bad.reason, bad.text])
+        for bad in damaged:
+            log.warning("%s line %d is not a valid row (%s): set aside in %s and recomputed",
+                        self.path, bad.line, bad.reason, side.name)
+        tmp = self.path.with_suffix(".tmp")
+        with tmp.open("w", newline="", encoding="utf-8") as fh:
+            writer = csv.DictWriter(fh, fieldnames=self.columns, extrasaction="raise")
+            writer.writeheader()
+            for row in rows:
+                writer.writerow({c: _cell(row.get(c)) for c in self.columns})
+            fh.flush()
+            os.fsync(fh.fileno())
+        tmp.replace(self.path)
 
     def existing(self, key: tuple) -> dict | None:
         """The stored row with this key, or None."""
         return self._rows.get(key)
+
+    def rows(self) -> list[dict]:
+        """Every stored row."""
+        return list(self._rows.values())
 
     def __len__(self) -> int:
         return len(self._rows)

@@ -18,7 +18,10 @@ from omegaconf import DictConfig
 from tqdm import tqdm
 
 from testbed import __version__
+from testbed.core.channel import Channel
 from testbed.core.codec import Codec, ImageRecord, Reception
+from testbed.core.dataset import Dataset
+from testbed.core.metric import Metric
 from testbed.core.device import resolve_device, use_device
 from testbed.core.errors import ConfigError
 from testbed.core.images import tensor_to_rgb8
@@ -27,7 +30,8 @@ from testbed.run.provenance import code_version
 from testbed.run.results import ResultsStore, original_image_path, row_key, safe_name
 from testbed.core.seeding import derive_seed
 from testbed.run.link import SweepPoint, run_point
-from testbed.config.sweep_config import SweepGrid, config_fingerprint, parse_grid, plugin_nodes
+from testbed.run.run_folder import RunLock, record_config
+from testbed.config.sweep_config import SweepGrid, config_fingerprint, parse_grid, plugin_nodes, whole_number
 
 log = logging.getLogger(__name__)
 
@@ -62,9 +66,9 @@ def build(cfg: DictConfig) -> SweepSetup:
     device = resolve_device(cfg.get("device", "auto"))
     use_device(device)
     nodes = {g: plugin_nodes(cfg, g) for g in ("codec", "channel", "metric")}
-    codecs = {n: instantiate(c) for n, c in nodes["codec"].items()}
-    channels = {n: instantiate(c) for n, c in nodes["channel"].items()}
-    metrics = {n: instantiate(c) for n, c in nodes["metric"].items()}
+    codecs = {n: instantiate(c, base=Codec) for n, c in nodes["codec"].items()}
+    channels = {n: instantiate(c, base=Channel) for n, c in nodes["channel"].items()}
+    metrics = {n: instantiate(c, base=Metric) for n, c in nodes["metric"].items()}
     for group in (codecs, channels, metrics):
         for name, obj in group.items():
             obj.bind(name, device)
@@ -74,14 +78,27 @@ def build(cfg: DictConfig) -> SweepSetup:
     skipped = unsupported_points(codecs, channels, grid.cbr, cfg.get("unsupported", "error"))
     for obj in metrics.values():
         obj.check()
-    dataset = instantiate(cfg.dataset)
+    dataset = instantiate(cfg.dataset, base=Dataset)
     records = dataset.load()
-    seed = int(cfg.get("seed", 0))
+    _check_sizes(records, metrics)
+    seed = whole_number(cfg, "seed", 0)
     shared = config_fingerprint(cfg.dataset, *nodes["metric"].values(), seed)
     hashes = {(c, h): config_fingerprint(nodes["codec"][c], nodes["channel"][h], shared)
               for c in codecs for h in channels}
     return SweepSetup(grid, records, dataset.describe(), codecs, channels, metrics, hashes, seed,
-                      int(cfg.get("save_images", 0) or 0), device, skipped=skipped, shard=parse_shard(cfg))
+                      whole_number(cfg, "save_images", 0, low=0, allow_null=True) or 0, device, skipped=skipped,
+                      shard=parse_shard(cfg))
+
+
+def _check_sizes(records: list[ImageRecord], metrics: dict) -> None:
+    """Every image is big enough for every selected metric (``Metric.min_side``), before any work."""
+    for name, metric in metrics.items():
+        small = [f"{r.image_id} ({r.pixels.shape[-1]}x{r.pixels.shape[-2]})" for r in records
+                 if min(r.pixels.shape[-2:]) < metric.min_side]
+        if small:
+            raise ConfigError(f"metric {name} needs images of at least {metric.min_side} px a side; too small: "
+                              f"{', '.join(small[:10])}{' ...' if len(small) > 10 else ''}. Leave those images out, "
+                              f"or drop {name} from the metric list")
 
 
 def unsupported_points(codecs: dict, channels: dict, cbrs, policy: str = "error") -> dict:
@@ -139,12 +156,31 @@ def sweep_points(setup: SweepSetup) -> list[tuple]:
 
 def run_sweep(cfg: DictConfig, out_dir: str | Path) -> Path:
     """Run (or resume) the sweep of ``cfg`` into ``out_dir``; returns the results file."""
-    threads = cfg.get("threads", None)
+    threads = whole_number(cfg, "threads", None, low=1, allow_null=True)
     if threads:
-        torch.set_num_threads(int(threads))
+        torch.set_num_threads(threads)
     setup = build(cfg)
     out_dir = Path(out_dir)
-    store = ResultsStore(out_dir, list(setup.metrics))
+    with RunLock(out_dir):  # one sweep writes into a folder at a time
+        store = ResultsStore(out_dir, list(setup.metrics))
+        _check_settings(setup, store)  # before anything in the folder changes
+        record_config(cfg, out_dir)
+        return _sweep(setup, store, out_dir)
+
+
+def _check_settings(setup: SweepSetup, store: ResultsStore) -> None:
+    """Refuse a folder whose rows of this run's codec/channel pairs were made with other settings."""
+    for row in store.rows():
+        key = (row.get("codec"), row.get("channel"))
+        if key in setup.hashes and row.get("config_hash") != setup.hashes[key]:
+            raise ConfigError(
+                f"{store.path} already holds {key[0]}/{key[1]} rows made with other settings "
+                f"(config hash {row.get('config_hash')} vs {setup.hashes[key]}: seed, dataset, codec, channel "
+                "or metric settings differ): use a new run directory (hydra.run.dir=...)"
+            )
+
+
+def _sweep(setup: SweepSetup, store: ResultsStore, out_dir: Path) -> Path:
     _save_originals(setup, out_dir)
     _record_skipped(setup, out_dir)
     points = sweep_points(setup)
@@ -240,9 +276,23 @@ def _save_originals(setup: SweepSetup, out_dir: Path) -> None:
 
     for record in setup.records[: setup.save_images]:
         path = original_image_path(out_dir, record.image_id)
-        if not path.exists():
+        if not _intact(path, record):  # missing, cut or replaced: written again from the dataset
             path.parent.mkdir(parents=True, exist_ok=True)
-            Image.fromarray(record.as_uint8()).save(path)
+            tmp = path.with_suffix(".tmp.png")
+            Image.fromarray(record.as_uint8()).save(tmp)
+            tmp.replace(path)
+
+
+def _intact(path: Path, record: ImageRecord) -> bool:
+    """Whether ``path`` holds exactly the image's 8-bit pixels."""
+    import numpy as np
+    from PIL import Image
+
+    try:
+        with Image.open(path) as image:
+            return np.array_equal(np.asarray(image.convert("RGB")), record.as_uint8())
+    except Exception:  # missing or not a readable image
+        return False
 
 
 def _save_recon(setup: SweepSetup, record: ImageRecord, rec: Reception, key: dict, out_dir: Path) -> str:

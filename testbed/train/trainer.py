@@ -24,6 +24,7 @@ from tqdm import tqdm
 
 from testbed.config.catalogue import instantiate, option_node
 from testbed.core.device import resolve_device, use_device
+from testbed.core.weights import load_training_checkpoint
 from testbed.core.errors import TestbedError
 from testbed.core.learned_codec import LearnedCodec
 from testbed.run.link import forward, training_generator, validation_generator
@@ -88,7 +89,7 @@ def _initial_weights(model, path: str | None) -> dict | None:
         return None
     if not Path(path).is_file():
         raise TestbedError(f"train.init_from: no checkpoint at {path}")
-    saved = torch.load(path, map_location="cpu", weights_only=False)
+    saved = load_training_checkpoint(path)
     model.load_state_dict(saved["model"])
     return {"path": str(path), "step": saved.get("step"), "wall_time_s": saved.get("wall_time_s"),
             "config_name": (saved.get("config") or {}).get("name")}
@@ -114,7 +115,7 @@ def train(cfg: DictConfig, out_dir: Path) -> Path:
     if not path.is_file():
         state["init_from"] = _initial_weights(model, tc.get("init_from"))
     else:
-        saved = torch.load(path, map_location="cpu", weights_only=False)
+        saved = load_training_checkpoint(path)
         model.load_state_dict(saved["model"])
         optimizer.load_state_dict(saved["optimizer"])
         state = {k: saved.get(k, state[k]) for k in state}
@@ -205,7 +206,7 @@ if __name__ == "__main__":
 
 def export(checkpoint: str | Path, destination: str | Path) -> Path:
     """Write the shippable part of a training checkpoint: weights and metadata, no optimiser."""
-    saved = torch.load(checkpoint, map_location="cpu", weights_only=False)
+    saved = load_training_checkpoint(checkpoint)
     slim = {k: v for k, v in saved.items() if k != "optimizer"}
     destination = Path(destination)
     destination.parent.mkdir(parents=True, exist_ok=True)

@@ -23,7 +23,7 @@ from testbed.train.trainer import forward
 
 def shipped_model(name: str):
     """The architecture a shipped checkpoint was trained with (fresh random weights)."""
-    config = torch.load(resolve_checkpoint(name), map_location="cpu", weights_only=False)["config"]
+    config = torch.load(resolve_checkpoint(name), map_location="cpu", weights_only=True)["config"]
     model = instantiate(config["model"])
     if hasattr(model, "use_rate"):
         model.use_rate(6)  # CBR 1/16
