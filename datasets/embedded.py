@@ -22,8 +22,8 @@ class EmbeddedImages(Dataset):
     name = "embedded"
 
     def __init__(self, names: Sequence[str] = EMBEDDED_NAMES, limit: int | None = None,
-                 max_side: int | None = None) -> None:
-        super().__init__(limit, max_side)
+                 max_side: int | None = None, max_pixels: int | None = None) -> None:
+        super().__init__(limit, max_side, max_pixels)
         unknown = [n for n in names if n not in EMBEDDED_NAMES]
         if unknown:
             raise ConfigError(f"dataset.names: unknown embedded image(s) {unknown}; choose from {EMBEDDED_NAMES}")

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import logging
 import os
 from pathlib import Path
 
 from testbed.core.dataset import Dataset, make_record
 from testbed.core.errors import ConfigError, DatasetError
-from testbed.core.images import IMAGE_SUFFIXES, read_image, to_rgb8
+from testbed.core.images import DEFAULT_MAX_PIXELS, IMAGE_SUFFIXES, read_image, to_rgb8
+
+log = logging.getLogger(__name__)
 
 
 class ImageFolder(Dataset):
@@ -21,8 +24,9 @@ class ImageFolder(Dataset):
     """
 
     def __init__(self, path: str | None = None, env: str = "TESTBED_DATA", limit: int | None = None,
-                 name: str = "folder", max_side: int | None = None) -> None:
-        super().__init__(limit, max_side)
+                 name: str = "folder", max_side: int | None = None, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
+        super().__init__(limit, max_side, max_pixels)
+        self.skipped: list[str] = []
         self.name = name
         self.env = env
         raw = path if path not in (None, "") else os.environ.get(env)
@@ -40,10 +44,21 @@ class ImageFolder(Dataset):
                 f"dataset '{self.name}': folder {self.path} does not exist; "
                 f"set dataset.path=DIR or {self.env}"
             )
-        found = sorted(
-            (p for p in self.path.rglob("*") if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES),
-            key=lambda p: p.relative_to(self.path).as_posix(),
-        )
+        found, skipped = [], []
+        for folder, _, names in os.walk(self.path, onerror=lambda err: skipped.append(
+                f"{Path(err.filename).relative_to(self.path) if err.filename else '?'}/ (folder not readable: "
+                f"{err.strerror})")):
+            for name in names:
+                path = Path(folder) / name
+                if path.suffix.lower() in IMAGE_SUFFIXES:
+                    found.append(path)
+                elif not name.startswith("."):
+                    skipped.append(f"{path.relative_to(self.path).as_posix()} (not an image suffix)")
+        found.sort(key=lambda p: p.relative_to(self.path).as_posix())
+        self.skipped = sorted(skipped)
+        if skipped:
+            log.warning("dataset '%s': %d file(s) or folder(s) below %s skipped: %s", self.name, len(skipped),
+                        self.path, "; ".join(self.skipped[:10]) + (" ..." if len(skipped) > 10 else ""))
         if not found:
             raise ConfigError(
                 f"dataset '{self.name}': no image files ({', '.join(IMAGE_SUFFIXES)}) below {self.path}"
@@ -54,7 +69,7 @@ class ImageFolder(Dataset):
         records, bad = [], []
         for path in self.files():
             try:
-                rgb = read_image(path)
+                rgb = read_image(path, self.max_pixels)
                 if self.max_side:
                     from PIL import Image
 
@@ -71,7 +86,10 @@ class ImageFolder(Dataset):
         return records
 
     def describe(self) -> dict:
-        return {"dataset": self.name, "dataset_path": str(self.path), "max_side": self.max_side}
+        info = {"dataset": self.name, "dataset_path": str(self.path), "max_side": self.max_side}
+        if self.skipped:
+            info["dataset_skipped"] = self.skipped
+        return info
 
 
 def _absolute(path: str) -> str:

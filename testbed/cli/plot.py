@@ -16,6 +16,12 @@ def run(args) -> int:
         raise TestbedError(f"results file(s) not found: {', '.join(missing)}")
     out = Path(args.out) if args.out else paths[0].parent / "plots"
     written = plot_results(paths, out, metrics=args.metric or None, formats=tuple(args.format or ("png", "pdf")))
+    if not written:
+        from testbed.run.results import read_results
+
+        count = sum(len(read_results(p)) for p in paths)
+        raise TestbedError(f"no figure drawn from {count} valid row(s) in {', '.join(map(str, paths))}: a curve "
+                           "needs two or more SNRs or CBRs, and a grid saved reconstructions (save_images)")
     print(f"{len(written)} files written to {out}")
     return 0
 

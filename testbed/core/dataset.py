@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from testbed.core.codec import ImageRecord
 from testbed.core.errors import ConfigError
-from testbed.core.images import content_hash, rgb8_to_tensor
+from testbed.core.images import DEFAULT_MAX_PIXELS, content_hash, rgb8_to_tensor
 from testbed.core.plugin import Plugin
 
 
@@ -18,12 +18,14 @@ class Dataset(Plugin):
 
     name = "dataset"
 
-    def __init__(self, limit: int | None = None, max_side: int | None = None) -> None:
-        for key, value in (("limit", limit), ("max_side", max_side)):
+    def __init__(self, limit: int | None = None, max_side: int | None = None,
+                 max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
+        for key, value in (("limit", limit), ("max_side", max_side), ("max_pixels", max_pixels)):
             if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
                 raise ConfigError(f"dataset.{key} must be a positive whole number or null, got {value!r}")
         self.limit = limit
         self.max_side = max_side
+        self.max_pixels = max_pixels  # images above it are refused before they are decoded
 
     def _fit(self, img):
         """Resize (Lanczos) so the long side is at most ``max_side``; smaller images stay as they are."""

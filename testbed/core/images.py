@@ -23,7 +23,9 @@ import numpy as np
 import torch
 from PIL import Image, ImageOps
 
-IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pnm")
+IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff", ".webp", ".ppm", ".pgm", ".pnm", ".gif")
+#: Decoded pixels an image may have unless a dataset raises it (``dataset.max_pixels``): 50 MP.
+DEFAULT_MAX_PIXELS = 50_000_000
 
 
 def to_rgb8(img: Image.Image) -> np.ndarray:
@@ -46,9 +48,13 @@ def to_rgb8(img: Image.Image) -> np.ndarray:
     return np.asarray(img, dtype=np.uint8).copy()
 
 
-def read_image(path: str | Path) -> np.ndarray:
-    """Decode the file at ``path`` fully -> ``uint8 [H, W, 3]``; raises on unreadable files."""
+def read_image(path: str | Path, max_pixels: int | None = DEFAULT_MAX_PIXELS) -> np.ndarray:
+    """Decode the file at ``path`` fully -> ``uint8 [H, W, 3]`` (a GIF: its first frame); raises on
+    unreadable files, and on images above ``max_pixels`` before decoding them (from the header)."""
     with Image.open(path) as img:
+        if max_pixels and img.width * img.height > max_pixels:
+            raise ValueError(f"{img.width}x{img.height} = {img.width * img.height / 1e6:.1f} MP is above "
+                             f"dataset.max_pixels = {max_pixels / 1e6:g} MP (raise it to read such images)")
         img.load()
         return to_rgb8(img)
 

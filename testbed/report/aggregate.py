@@ -29,7 +29,7 @@ class Curve:
 
 
 def curve_label(row: dict) -> str:
-    base = f"{row['codec']} / {row['channel']}"
+    base = f"{row['codec']} / {row['channel']}" + (f" [{row['_set']}]" if row.get("_set") else "")
     if row.get("mcs_policy") == "table":
         return base + " (MCS envelope)"
     if row.get("mcs_policy") == "fixed":

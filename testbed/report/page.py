@@ -14,7 +14,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections import Counter
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Sequence
 
@@ -50,17 +50,26 @@ def resolve_sources(paths: Sequence[str | Path], out_dir: Path) -> list[Path]:
 
 
 def load_rows(files: list[Path]) -> tuple[list[dict], int]:
-    """All rows, each key once (the first source wins; e.g. paper_snr and paper_cbr share points)."""
+    """All rows, each (row key, settings) once: a row present in two sources with the same settings
+    counts once (e.g. paper_snr and paper_cbr share points). Runs that hold the same codec and
+    channel with other settings (another seed, say) are kept apart: their rows carry the run
+    folder's name, which their curves show."""
     rows, seen, repeated = [], set(), 0
     for path in files:
         for row in read_results(path):
-            key = row_key(row)
+            key = (row_key(row), row.get("config_hash"))
             if key in seen:
                 repeated += 1
                 continue
             seen.add(key)
             row["_run_dir"] = path.parent
             rows.append(row)
+    settings = defaultdict(set)
+    for row in rows:
+        settings[(row["codec"], row["channel"])].add(row.get("config_hash"))
+    for row in rows:
+        if len(settings[(row["codec"], row["channel"])]) > 1:
+            row["_set"] = Path(row["_run_dir"]).name
     return rows, repeated
 
 
@@ -206,7 +215,7 @@ def build_report(paths: Sequence[str | Path], out_dir: str | Path | None = None,
     rows, repeated = load_rows(files)
     if not rows:
         raise ConfigError(f"testbed report: {', '.join(map(str, files))} hold no rows yet")
-    metrics = metric_columns([{k: v for k, v in rows[0].items() if k != "_run_dir"}])
+    metrics = metric_columns([{k: v for k, v in rows[0].items() if not k.startswith("_")}])
     title = title or "testbed report: " + ", ".join(f.parent.name for f in files)
     sections = [runs_section(files, rows, repeated), figures_section(rows, out_dir, metrics, figures),
                 tables_section(rows, metrics), gallery_section(rows, metrics, out_dir, gallery_snr, gallery_cbr),

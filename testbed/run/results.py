@@ -155,9 +155,13 @@ class ResultsStore:
         if self.path.exists() and self.path.stat().st_size > 0:
             self._load_existing()
         else:
-            self.path.parent.mkdir(parents=True, exist_ok=True)
-            with self.path.open("w", newline="", encoding="utf-8") as fh:
-                csv.writer(fh).writerow(self.columns)
+            try:
+                self.path.parent.mkdir(parents=True, exist_ok=True)
+                with self.path.open("w", newline="", encoding="utf-8") as fh:
+                    csv.writer(fh).writerow(self.columns)
+            except OSError as err:
+                raise ConfigError(f"cannot write {self.path} ({err.strerror}): use a run directory you can "
+                                  "write to (hydra.run.dir=...)") from None
 
     def _load_existing(self) -> None:
         header, rows, damaged = parse_results(self.path)

@@ -1,0 +1,223 @@
+"""Hostile but realistic input (issue 13): each finding through the CLI, where a user meets it.
+
+Every case asserts the refusal (exit 2, a message naming the problem and the fix) and that
+nothing was executed, written outside its folder, lost or silently changed.
+"""
+
+import csv
+import json
+import os
+import pickle
+import shutil
+
+import pytest
+import torch
+from PIL import Image
+
+from testbed.run.results import DAMAGED_FILE, read_results
+
+from ..conftest import TINY, run_cli
+
+FAST = [*TINY, "codec=[uncoded]", "channel=[awgn]", "snr_db=[4,10]", "cbr=[1/16]", "metric=[psnr]"]
+
+
+def _refused(run, *words):
+    assert run.returncode == 2, (run.returncode, run.stderr[-2000:])
+    assert "Traceback" not in run.stderr, run.stderr[-2000:]
+    for word in words:
+        assert word in run.stderr, (word, run.stderr[-2000:])
+
+
+# ---------------------------------------------------------------- nothing read is executed
+@pytest.mark.parametrize("target,args", [("numpy.load", "[{evil}]"), ("builtins.open", "[{victim},w]"),
+                                         ("shutil.copyfile", "[{victim},{copy}]"), ("this.x", "[]")])
+def test_a_target_outside_testbed_is_refused_before_any_import(target, args, tmp_path):
+    victim, evil, copy = tmp_path / "victim.txt", tmp_path / "evil.pkl", tmp_path / "copy.txt"
+    victim.write_text("keep me")
+    evil.write_bytes(pickle.dumps(os.system))
+    run = run_cli(*FAST, f"codec.uncoded._target_={target}",
+                  f"+codec.uncoded._args_={args.format(evil=evil, victim=victim, copy=copy)}",
+                  f"hydra.run.dir={tmp_path / 'run'}")
+    _refused(run, f"_target_ '{target}' is refused", "testbed.configs entry point")
+    assert victim.read_text() == "keep me" and not copy.exists()
+    assert "Beautiful is better than ugly" not in run.stdout + run.stderr  # `this` was never imported
+
+
+def test_a_target_of_the_wrong_group_is_refused(tmp_path):
+    run = run_cli(*FAST, "codec.uncoded._target_=testbed.channels.awgn.AWGNChannel", f"hydra.run.dir={tmp_path}")
+    _refused(run, "is not a Codec")
+
+
+def test_a_checkpoint_with_pickled_code_is_refused_without_running_it(tmp_path):
+    marker = tmp_path / "ran"
+
+    class Evil:
+        def __reduce__(self):
+            return (os.system, (f"touch {marker}",))
+
+    torch.save({"model": {}, "config": {}, "payload": Evil()}, tmp_path / "evil.pt")
+    run = run_cli(*FAST, "codec=[deepjscc]", f"codec.deepjscc.checkpoints=[{tmp_path / 'evil.pt'}]",
+                  f"hydra.run.dir={tmp_path / 'run'}")
+    _refused(run, "evil.pt is not a readable testbed checkpoint", "never pickled code")
+    assert not marker.exists()
+
+
+# ---------------------------------------------------------------- paths from results files
+def _run(out, *extra):
+    run = run_cli(*FAST, f"hydra.run.dir={out}", *extra)
+    assert run.returncode == 0, run.stderr[-2000:]
+    return out / "results.csv"
+
+
+def _rewrite(path, change):
+    with path.open(newline="") as fh:
+        rows = list(csv.DictReader(fh))
+    change(rows)
+    with path.open("w", newline="") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(rows[0]))
+        writer.writeheader()
+        writer.writerows(rows)
+
+
+def test_merge_refuses_a_recon_path_that_leaves_the_run_folder(tmp_path):
+    results = _run(tmp_path / "job")
+    _rewrite(results, lambda rows: rows[0].update(recon_path="../../evil/planted.txt"))
+    (tmp_path / "evil").mkdir()
+    run = run_cli("merge", str(tmp_path / "job"), "--out", str(tmp_path / "out" / "merged"))
+    _refused(run, "not inside its run folder's images/", "recon_path")
+    assert not (tmp_path / "evil" / "planted.txt").exists() and not (tmp_path / "out" / "merged" / "results.csv").exists()
+    _rewrite(results, lambda rows: rows[0].update(recon_path="/etc/passwd"))
+    _refused(run_cli("merge", str(tmp_path / "job"), "--out", str(tmp_path / "m2")), "/etc/passwd")
+
+
+def test_report_and_plot_degrade_on_missing_foreign_and_outside_images(tmp_path):
+    results = _run(tmp_path / "run", "snr_db=[1,4,10]")
+    saved = [r for r in read_results(results) if r["recon_path"]]
+    (tmp_path / "run" / saved[0]["recon_path"]).write_text("not an image")
+    _rewrite(results, lambda rows: [r.update(recon_path="../../../etc/passwd") for r in rows
+                                    if r["recon_path"] == saved[1]["recon_path"]])
+    copy = tmp_path / "copied"
+    copy.mkdir()
+    shutil.copy(results, copy / "results.csv")  # a results file without its images/
+    for folder in (tmp_path / "run", copy):
+        run = run_cli("report", str(folder))
+        assert run.returncode == 0, run.stderr[-2000:]
+        page = (folder / "report.html").read_text()
+        assert "outside its run folder" in page and "passwd" in page and "root:" not in page
+        plot = run_cli("plot", str(folder), "--out", str(folder / "plots"))
+        assert plot.returncode == 0, plot.stderr[-2000:]
+    assert "image unreadable" in (tmp_path / "run" / "report.html").read_text()
+    assert "image missing" in (copy / "report.html").read_text()
+
+
+def test_plot_of_a_one_row_file_says_why_nothing_is_drawn(tmp_path):
+    results = _run(tmp_path / "run", "snr_db=[4]", "save_images=0", "dataset.limit=1")
+    run = run_cli("plot", str(results))
+    _refused(run, "no figure drawn from 1 valid row", "two or more SNRs or CBRs")
+
+
+# ---------------------------------------------------------------- nothing silently wrong
+def test_a_refused_rerun_leaves_the_stored_config_as_it_was(tmp_path):
+    out = tmp_path / "run"
+    _run(out)
+    before = (out / ".hydra" / "config.yaml").read_text(), (out / ".hydra" / "overrides.yaml").read_text()
+    run = run_cli(*FAST, f"hydra.run.dir={out}", "seed=1")
+    _refused(run, "made with other settings", "hydra.run.dir")
+    assert ((out / ".hydra" / "config.yaml").read_text(), (out / ".hydra" / "overrides.yaml").read_text()) == before
+    assert "seed: 0" in before[0]
+
+
+def test_report_of_two_runs_that_differ_by_seed_keeps_both(tmp_path):
+    _run(tmp_path / "a")
+    _run(tmp_path / "b", "seed=1")
+    run = run_cli("report", str(tmp_path / "a"), str(tmp_path / "b"), "--out", str(tmp_path / "rep"))
+    assert run.returncode == 0, run.stderr[-2000:]
+    page = (tmp_path / "rep" / "report.html").read_text()
+    assert "uncoded / awgn [a]" in page and "uncoded / awgn [b]" in page
+    assert "counted once" not in page  # no row of b was taken for a duplicate of a
+
+
+@pytest.mark.parametrize("override,words", [
+    ("seed=1.5", ["seed=1.5", "whole number"]), ("seed=abc", ["seed='abc'", "whole number"]),
+    ("threads=-1", ["threads=-1", ">= 1"]), ("snr_db=[1e6]", ["1e+06 dB is outside", "-50 to 100 dB"]),
+    ("save_images=-2", ["save_images=-2"])])
+def test_bad_run_settings_are_refused_before_work(override, words, tmp_path):
+    run = run_cli(*FAST, "codec=[bpg_capacity]", override, f"hydra.run.dir={tmp_path}")
+    _refused(run, *words)
+    assert not (tmp_path / "results.csv").exists()
+
+
+def test_images_too_small_for_a_metric_or_too_large_are_refused_before_work(tmp_path):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    Image.new("RGB", (7, 7), (90, 20, 30)).save(folder / "tiny.png")
+    Image.new("RGB", (64, 48), (10, 200, 30)).save(folder / "ok.png")
+    base = [*FAST, "dataset=folder", f"dataset.path={folder}", "dataset.max_side=null"]
+    _refused(run_cli(*base, "metric=[psnr,ms_ssim]", f"hydra.run.dir={tmp_path / 'a'}"),
+             "metric ms_ssim needs images of at least 11 px", "tiny.png (7x7)")
+    _refused(run_cli(*base, "dataset.max_pixels=1000", f"hydra.run.dir={tmp_path / 'b'}"),
+             "ok.png", "above dataset.max_pixels")
+
+
+def test_a_folder_dataset_reads_gifs_and_says_which_files_it_skipped(tmp_path):
+    folder = tmp_path / "imgs"
+    folder.mkdir()
+    Image.new("P", (40, 32)).save(folder / "anim.gif")
+    Image.new("RGB", (40, 32), (1, 2, 3)).save(folder / "b.png")
+    (folder / "notes.txt").write_text("x")
+    results = _run(tmp_path / "run", "dataset=folder", f"dataset.path={folder}")
+    rows = read_results(results)
+    assert {r["image_id"] for r in rows} == {"anim.gif", "b.png"}
+    assert "notes.txt (not an image suffix)" in json.loads(rows[0]["provenance"])["dataset"]["dataset_skipped"]
+
+
+# ---------------------------------------------------------------- corruption and concurrency
+@pytest.mark.parametrize("damage", ["cut_inside_quote", "maybe", "bad_number", "duplicate"])
+def test_a_damaged_results_file_is_repaired_on_rerun_and_nothing_valid_is_lost(damage, tmp_path):
+    out = tmp_path / "run"
+    results = _run(out, "snr_db=[1,4,7,10]")
+    expected = {tuple(sorted((k, str(v)) for k, v in r.items() if k not in ("code_version",))) for r in read_results(results)}
+    lines = results.read_text().split("\n")
+    if damage == "cut_inside_quote":  # an editor cut inside the provenance cell and added a newline
+        lines[2] = lines[2][: lines[2].index('"{') + 40]
+    elif damage == "maybe":
+        lines[2] = lines[2].replace(",True,", ",maybe,").replace(",False,", ",maybe,")
+    elif damage == "bad_number":
+        cells = next(csv.reader([lines[2]]))
+        cells[9] = "0.06x"  # cbr_actual
+        lines[2] = ",".join(f'"{c}"' if "," in c or '"' in c else c for c in cells).replace('"{', '"{')
+    else:
+        lines.insert(3, lines[2])
+    results.write_text("\n".join(lines))
+    assert _run(out, "snr_db=[1,4,7,10]") == results
+    again = read_results(results)
+    assert len(again) == len(expected) == 8
+    assert {tuple(sorted((k, str(v)) for k, v in r.items() if k not in ("code_version",))) for r in again} == expected
+    if damage != "duplicate":
+        side = (out / DAMAGED_FILE).read_text()
+        assert side.startswith("line,reason,text") and "\n3," in side  # the line number is kept
+
+
+def test_a_second_sweep_into_a_busy_folder_is_refused_and_a_stale_lock_taken_over(tmp_path):
+    import socket
+
+    out = tmp_path / "run"
+    out.mkdir()
+    lock = out / "run.lock"
+    lock.write_text(json.dumps({"pid": os.getpid(), "host": socket.gethostname(), "started": "2026-12-01 10:00:00"}))
+    _refused(run_cli(*FAST, f"hydra.run.dir={out}"), "is in use by another sweep", f"pid {os.getpid()}")
+    assert not (out / "results.csv").exists()
+    dead = max(os.getpid() + 10_000, 4_000_000)  # above pid_max: no such process
+    lock.write_text(json.dumps({"pid": dead, "host": socket.gethostname(), "started": "yesterday"}))
+    _run(out)
+    assert not lock.exists() and len(read_results(out / "results.csv")) == 4
+
+
+def test_a_cut_original_is_written_again_on_rerun(tmp_path):
+    out = tmp_path / "run"
+    _run(out)
+    original = next((out / "images" / "original").glob("*.png"))
+    original.write_bytes(original.read_bytes()[:100])
+    _run(out)
+    with Image.open(original) as image:
+        image.load()
