@@ -56,7 +56,15 @@ def read_annotation_csv(path: str | Path) -> list[tuple[Path, Path, float]]:
             raise ConfigError(f"{path}, line {line}: human_score {row['human_score']!r} is not a number") from None
         if not np.isfinite(score):
             raise ConfigError(f"{path}, line {line}: human_score must be finite")
-        out.append((path.parent / row["image_a"], path.parent / row["image_b"], score))
+        pair = []
+        for column in ("image_a", "image_b"):
+            name = row[column] or ""
+            image = (path.parent / name).resolve()
+            if not name or Path(name).is_absolute() or not image.is_relative_to(path.parent.resolve()):
+                raise ConfigError(f"{path}, line {line}: {column} {name!r} is not a path inside the CSV's folder "
+                                  f"{path.parent} (image paths are relative to it)")
+            pair.append(image)
+        out.append((pair[0], pair[1], score))
     return out
 
 

@@ -44,7 +44,10 @@ def load_pairs(csv_path: str | Path, metric) -> list[tuple]:
         raise ConfigError(f"{csv_path}: image file(s) not found: {', '.join(missing[:5])}")
     keys, images = [], []
     for path in paths:
-        rgb = read_image(path)
+        try:
+            rgb = read_image(path)
+        except Exception as err:  # not an image, cut, too large
+            raise ConfigError(f"{csv_path}: {path} is not a readable image ({type(err).__name__}: {err})") from None
         keys.append(content_hash(rgb))
         images.append(rgb8_to_tensor(rgb))
     graphs = dict(zip(paths, metric.reference_graphs(images, keys)))

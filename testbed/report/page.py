@@ -23,7 +23,7 @@ import numpy as np
 from testbed.report import html as H
 from testbed.report.aggregate import curves, format_value
 from testbed.core.errors import ConfigError
-from testbed.run.results import RESULTS_FILE, metric_columns, original_image_path, read_results, row_key, run_file
+from testbed.run.results import RESULTS_FILE, metric_columns, original_image_path, read_results, read_skipped, row_key, run_file
 
 REPORT_FILE = "report.html"
 TABLES_FILE = "report_tables.md"  # the mean tables in Markdown, for a paper or a README
@@ -111,7 +111,7 @@ def runs_section(files: list[Path], rows: list[dict], repeated: int) -> str:
     for f in files:
         skipped = f.parent / "skipped.json"
         if skipped.exists():
-            entries = json.loads(skipped.read_text())
+            entries = read_skipped(skipped)
             body.append(H.table(["codec", "channel", "CBR", "skipped because"],
                                 [[e["codec"], e["channel"], (f"{e['cbr']:.4g}", e["cbr"]), e["reason"]]
                                  for e in entries], caption=f"points not run ({f.parent.name})"))
@@ -130,12 +130,23 @@ def provenance_section(rows: list[dict]) -> str:
     for r in rows:
         key = (r["codec"], r["channel"])
         if key not in described and r.get("provenance"):
-            described[key] = json.loads(r["provenance"]) if isinstance(r["provenance"], str) else r["provenance"]
+            described[key] = _provenance(r["provenance"])
     body = [H.table(["code version", "rows"], [[v, n] for v, n in versions.items()], table_id="code-versions")]
     for (codec, channel), prov in sorted(described.items()):
         body.append(H.details(f"{codec} / {channel}: codec, channel, dataset and metric descriptions",
                               json.dumps(prov, indent=1, sort_keys=True)))
     return H.section("Provenance", "\n".join(body), "provenance")
+
+
+def _provenance(cell) -> dict:
+    """A row's provenance cell as a mapping (a cell that is not JSON is shown as text)."""
+    if not isinstance(cell, str):
+        return cell if isinstance(cell, dict) else {"provenance": str(cell)}
+    try:
+        value = json.loads(cell)
+    except ValueError:
+        return {"unreadable provenance": cell[:500]}
+    return value if isinstance(value, dict) else {"provenance": value}
 
 
 def tables_section(rows: list[dict], metrics: list[str]) -> str:

@@ -22,7 +22,7 @@ from pathlib import Path
 from typing import Sequence
 
 from testbed.core.errors import ConfigError
-from testbed.run.results import BASE_COLUMNS, RESULTS_FILE, _cell, original_image_path, read_results, row_key, run_file
+from testbed.run.results import BASE_COLUMNS, RESULTS_FILE, _cell, original_image_path, read_results, read_skipped, row_key, run_file
 
 log = logging.getLogger(__name__)
 #: Columns that may differ between two copies of the same row (where the job kept its files).
@@ -160,7 +160,7 @@ def _merge_skipped(files: list[Path], out_dir: Path, served: set) -> None:
     for path in files:
         skipped = path.parent / "skipped.json"
         if skipped.exists() and skipped.resolve() != (out_dir / "skipped.json").resolve():
-            for e in json.loads(skipped.read_text()):
+            for e in read_skipped(skipped):
                 if (e["codec"], e["channel"], float(e["cbr"])) not in served:
                     entries[(e["codec"], e["channel"], float(e["cbr"]))] = e
     if entries:

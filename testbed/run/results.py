@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from testbed.core.errors import ConfigError
+from testbed.core.numbers import parse_number
 
 log = logging.getLogger(__name__)
 
@@ -81,21 +82,29 @@ class DamagedLine:
     reason: str
 
 
-def parse_results(path: str | Path) -> tuple[list[str], list[dict], list[DamagedLine]]:
+def parse_results(path: str | Path, columns: Sequence[str] | None = None) -> tuple[list[str], list[dict], list[DamagedLine]]:
     """``(header, valid rows, damaged lines)`` of a results CSV.
 
     The writer puts every row on one physical line (its JSON cells hold no newline), so each line
     is parsed on its own: a line cut inside a quoted cell, with a wrong number of cells or with a
     cell that does not hold its type is damaged and never swallows the next one. A last line
-    without its newline (a kill mid-write) counts as damaged too.
+    without its newline (a kill mid-write) counts as damaged too. With ``columns``, a first line
+    that is not a header of testbed's base columns is damaged as well and the rows are read with
+    ``columns`` (the header the file should have).
     """
     text = Path(path).read_text(encoding="utf-8", errors="replace")
     lines = text.split("\n")
-    header = next(csv.reader([lines[0]]), []) if lines and lines[0] else []
+    try:
+        header = next(csv.reader([lines[0]], strict=True), []) if lines and lines[0] else []
+    except csv.Error:
+        header = []
+    start = 1
+    if columns is not None and tuple(header[: len(BASE_COLUMNS)]) != BASE_COLUMNS:
+        header, start = list(columns), 0  # the header itself is damaged: read its line as a row
     metrics = [c for c in header if c not in BASE_COLUMNS]
     rows, damaged = [], []
     last = len(lines) - 1
-    for number, line in enumerate(lines[1:], start=2):
+    for number, line in enumerate(lines[start:], start=start + 1):
         if not line.strip():
             continue
         if number - 1 == last:  # text after the final newline: cut by a kill
@@ -140,6 +149,29 @@ def run_file(run_dir: str | Path, relative: str | Path) -> Path | None:
     return target if target.is_relative_to(base) and target != base else None
 
 
+SKIPPED_FILE = "skipped.json"
+
+
+def read_skipped(path: str | Path) -> list[dict]:
+    """The valid entries of a ``skipped.json`` ({codec, channel, cbr, reason}); a file that is not
+    such a list, and entries that are not, are skipped with a warning naming the file."""
+    try:
+        data = json.loads(Path(path).read_text(encoding="utf-8", errors="replace"))
+    except (OSError, ValueError) as err:
+        log.warning("%s is not a readable list of skipped points (%s): ignored", path, err)
+        return []
+    entries = []
+    for i, e in enumerate(data if isinstance(data, list) else []):
+        try:
+            entries.append({"codec": str(e["codec"]), "channel": str(e["channel"]), "cbr": parse_number(e["cbr"]),
+                            "reason": str(e.get("reason", ""))})
+        except (TypeError, KeyError, ValueError, AttributeError):
+            log.warning("%s entry %d is not {codec, channel, cbr, reason}: ignored", path, i)
+    if not isinstance(data, list):
+        log.warning("%s is not a list of skipped points: ignored", path)
+    return entries
+
+
 def metric_columns(rows: Sequence[dict]) -> list[str]:
     """Metric column names present in ``rows``."""
     return [c for c in (rows[0].keys() if rows else []) if c not in BASE_COLUMNS]
@@ -164,7 +196,7 @@ class ResultsStore:
                                   "write to (hydra.run.dir=...)") from None
 
     def _load_existing(self) -> None:
-        header, rows, damaged = parse_results(self.path)
+        header, rows, damaged = parse_results(self.path, self.columns)
         if header != self.columns:
             raise ConfigError(
                 f"{self.path} holds results with columns {header[len(BASE_COLUMNS):]} but this run "

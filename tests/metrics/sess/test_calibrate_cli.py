@@ -90,3 +90,15 @@ def test_bad_annotation_files_are_reported(tmp_path, capsys):
     assert main(["sess-calibrate", str(tmp_path / "gone.csv"), "--fit", "global_weight",
                  "--cache-dir", str(tmp_path)]) == 2
     assert "not found" in capsys.readouterr().err
+
+
+def test_annotation_paths_outside_the_csv_folder_and_non_images_are_refused(tmp_path):
+    from testbed.core.errors import ConfigError
+    from testbed.metrics.sess.calibrate import read_annotation_csv
+
+    (tmp_path / "pairs.csv").write_text("image_a,image_b,human_score\n../../etc/passwd,b.png,3\n")
+    with pytest.raises(ConfigError, match="line 2: image_a '../../etc/passwd' is not a path inside"):
+        read_annotation_csv(tmp_path / "pairs.csv")
+    (tmp_path / "pairs.csv").write_text("image_a,image_b,human_score\n/etc/hostname,b.png,3\n")
+    with pytest.raises(ConfigError, match="is not a path inside"):
+        read_annotation_csv(tmp_path / "pairs.csv")
