@@ -3,7 +3,8 @@
 Annotation CSV (what the calibration command reads; :func:`read_annotation_csv`): UTF-8, a header
 row, one image pair per row, columns ``image_a`` (the reference), ``image_b`` (the other image) and
 ``human_score`` (a number, higher = more similar; only its ranking matters). Image paths are
-relative to the CSV file's folder (absolute paths are kept); other columns are ignored.
+relative to the CSV file's folder and inside it (absolute paths and ``..`` are refused: link images
+into the folder to use them from elsewhere); other columns are ignored.
 
 :func:`calibrate` takes the pairs as scene graphs, maximises the Spearman rank correlation between
 SeSS and the human scores over the named :class:`SeSSParams` float fields with scipy's seeded
@@ -18,6 +19,7 @@ field (:func:`params.load_params` reads it) and a ``calibration:`` report.
 from __future__ import annotations
 
 import csv
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Sequence
@@ -59,8 +61,9 @@ def read_annotation_csv(path: str | Path) -> list[tuple[Path, Path, float]]:
         pair = []
         for column in ("image_a", "image_b"):
             name = row[column] or ""
-            image = (path.parent / name).resolve()
-            if not name or Path(name).is_absolute() or not image.is_relative_to(path.parent.resolve()):
+            inside = os.path.normpath(name) if name else ""
+            image = path.parent / inside
+            if not inside or Path(name).is_absolute() or inside == ".." or inside.startswith(".." + os.sep):
                 raise ConfigError(f"{path}, line {line}: {column} {name!r} is not a path inside the CSV's folder "
                                   f"{path.parent} (image paths are relative to it)")
             pair.append(image)

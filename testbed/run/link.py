@@ -77,17 +77,17 @@ def transmit(codec: Codec, images: Sequence[ImageRecord], channel: Channel, snr_
             by_length.setdefault((tx.symbols.shape[-1], tx.symbols.device), []).append(i)
     for group in by_length.values():  # one batch per symbol count; each row drawn by its own generator
         batch = torch.stack([sent[i].symbols for i in group])
-        out = send(channel, batch, snr_db, [generator_for(images[sent[i].image], *sent[i].salt) for i in group])
+        arrived = send(channel, batch, snr_db, [generator_for(images[sent[i].image], *sent[i].salt) for i in group])
         for row, i in enumerate(group):
-            received[i] = out.row(row)
+            received[i] = arrived.row(row)
     receptions = codec.decode(images, sent, received)
     if len(receptions) != len(sent):
         raise TestbedError(f"codec {codec.name}: decode returned {len(receptions)} receptions for {len(sent)} "
                            "transmissions (one each)")
-    out: list[list[Reception]] = [[] for _ in images]
+    per_image: list[list[Reception]] = [[] for _ in images]
     for tx, rec in zip(sent, receptions):
-        out[tx.image].append(rec)
-    return out
+        per_image[tx.image].append(rec)
+    return per_image
 
 
 def forward(codec: LearnedCodec, channel: Channel, images: torch.Tensor, snr_db: torch.Tensor,
