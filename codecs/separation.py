@@ -19,6 +19,7 @@ from testbed.core.codec import Codec, ImageRecord, Reception, SourceCodec, Trans
 from testbed.codecs.digital.bits import bits_to_bytes, bytes_to_bits
 from testbed.codecs.digital.ldpc.ldpc5g import LDPC5G
 from testbed.codecs.digital.mcs import AWGN_MCS_TABLE, MCS, parse_mcs
+from testbed.codecs.digital.mcs_tables import NR_TABLES, nr_table
 from testbed.codecs.digital.qam import QAMModem
 from testbed.codecs.source.rate_control import EncodingCache, best_quality
 from testbed.core.errors import ConfigError
@@ -26,9 +27,12 @@ from testbed.core.images import rgb8_to_tensor
 
 
 def parse_mcs_list(mcs) -> tuple[MCS, ...]:
-    """``"table"`` (the AWGN table), one MCS, or a list of them -> a tuple of :class:`MCS`."""
+    """``"table"`` (the six-entry AWGN table), ``"nr-table1"`` / ``"nr-table2"`` (TS 38.214 MCS index
+    tables 1 and 2, up to 64QAM and 256QAM), one MCS, or a list of them -> a tuple of :class:`MCS`."""
     if isinstance(mcs, str) and mcs == "table":
         return tuple(AWGN_MCS_TABLE)
+    if isinstance(mcs, str) and mcs in NR_TABLES:
+        return nr_table(mcs)
     items = mcs if isinstance(mcs, (list, tuple)) else [mcs]
     if not items:
         raise ConfigError("codec mcs list is empty: give e.g. mcs: 16qam-1/2 or mcs: table")
@@ -51,7 +55,8 @@ class Separation(Codec):
         self.source = source
         self.coding = CodedModulation(fec, modem)
         self.mcs = parse_mcs_list(mcs)
-        self.mcs_policy = "table" if (isinstance(mcs, str) and mcs == "table") or len(self.mcs) > 1 else "fixed"
+        self.mcs_policy = "table" if (isinstance(mcs, str) and (mcs == "table" or mcs in NR_TABLES)) \
+            or len(self.mcs) > 1 else "fixed"
         self.cache = EncodingCache()
 
     @property

@@ -2,8 +2,9 @@
 
 An MCS is written ``"<modulation>-<rate>"``, e.g. ``"qpsk-1/2"`` or ``"16qam-2/3"``; configs may also
 give ``{modulation: 16qam, code_rate: 0.5}``. The code rate must lie in the range the 5G NR LDPC
-code supports without repetition (see :data:`~testbed.codecs.digital.ldpc.ldpc5g.MIN_CODE_RATE` and
-:data:`~testbed.codecs.digital.ldpc.ldpc5g.MAX_CODE_RATE`).
+code supports here (:data:`~testbed.codecs.digital.ldpc.ldpc5g.MIN_REPEATED_RATE` = 1/10 with
+repetition below 1/5, to :data:`~testbed.codecs.digital.ldpc.ldpc5g.MAX_CODE_RATE` = 948/1024).
+The MCS index tables of TS 38.214 are in :mod:`.mcs_tables`.
 """
 
 from __future__ import annotations
@@ -12,12 +13,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
-from testbed.codecs.digital.ldpc.ldpc5g import MAX_CODE_RATE, MIN_CODE_RATE
+from testbed.codecs.digital.ldpc.ldpc5g import MAX_CODE_RATE, MIN_REPEATED_RATE
 from testbed.core.errors import ConfigError
 from testbed.core.numbers import parse_number
 
 #: Supported square QAM orders -> bits per symbol (Gray-labelled, unit average energy).
-BITS_PER_SYMBOL: dict[str, int] = {"qpsk": 2, "16qam": 4, "64qam": 6}
+BITS_PER_SYMBOL: dict[str, int] = {"qpsk": 2, "16qam": 4, "64qam": 6, "256qam": 8}
 
 
 @dataclass(frozen=True)
@@ -25,9 +26,9 @@ class MCS:
     """One modulation and coding scheme.
 
     Attributes:
-        modulation: ``"qpsk"``, ``"16qam"`` or ``"64qam"``.
+        modulation: ``"qpsk"``, ``"16qam"``, ``"64qam"`` or ``"256qam"``.
         code_rate: LDPC code rate (information bits / coded bits), in
-            [``MIN_CODE_RATE``, ``MAX_CODE_RATE``] = [1/5, 948/1024].
+            [``MIN_REPEATED_RATE``, ``MAX_CODE_RATE``] = [1/10, 948/1024] (repetition below 1/5).
     """
 
     modulation: str
@@ -44,24 +45,26 @@ class MCS:
         rate = float(rate)
         if not 0.0 < rate < 1.0:
             raise ConfigError(f"MCS code_rate must lie in (0, 1), got {rate!r}")
-        if not MIN_CODE_RATE <= rate <= MAX_CODE_RATE:
+        if not MIN_REPEATED_RATE <= rate <= MAX_CODE_RATE:
             raise ConfigError(
-                f"MCS code_rate {rate:g} is outside what 5G NR LDPC supports "
-                f"(Sionna LDPC5GEncoder, no repetition): {MIN_CODE_RATE:g} (1/5) <= rate <= "
-                f"{MAX_CODE_RATE:.4f} (948/1024)"
+                f"MCS code_rate {rate:g} is outside what 5G NR LDPC supports here: "
+                f"{MIN_REPEATED_RATE:g} <= rate <= {MAX_CODE_RATE:.4f} (948/1024; below 1/5 by repetition)"
             )
         object.__setattr__(self, "code_rate", rate)
 
     @property
     def bits_per_symbol(self) -> int:
-        """Coded bits per QAM symbol: 2, 4 or 6."""
+        """Coded bits per QAM symbol: 2, 4, 6 or 8."""
         return BITS_PER_SYMBOL[self.modulation]
 
     @property
     def label(self) -> str:
-        """Stable name for results rows, e.g. ``"qpsk-1/2"``, ``"16qam-2/3"``."""
+        """Stable name for results rows: ``"qpsk-1/2"``, ``"16qam-2/3"`` for rates that are simple
+        fractions, else the 38.214 form in 1024ths, ``"qpsk-120/1024"``, ``"256qam-682.5/1024"``."""
         frac = Fraction(self.code_rate).limit_denominator(16)
-        return f"{self.modulation}-{frac.numerator}/{frac.denominator}"
+        if abs(float(frac) - self.code_rate) < 1e-9:
+            return f"{self.modulation}-{frac.numerator}/{frac.denominator}"
+        return f"{self.modulation}-{round(self.code_rate * 1024, 3):g}/1024"
 
     def __str__(self) -> str:
         return self.label

@@ -22,7 +22,9 @@ def parse_number(value: object) -> float:
         number = float(value)
     elif isinstance(value, str):
         try:
-            number = float(Fraction(value.strip()))
+            top, slash, bottom = value.strip().partition("/")
+            number = float(Fraction(top.strip())) / float(Fraction(bottom.strip())) if slash \
+                else float(Fraction(top.strip()))  # "1/16", "682.5/1024", "0.5"
         except ZeroDivisionError:
             raise ValueError(f"{value!r} divides by zero") from None
         except ValueError:

@@ -6,7 +6,7 @@ from testbed.core.numbers import parse_number
 
 
 @pytest.mark.parametrize("text,value", [("1/16", 0.0625), (" 1/2 ", 0.5), ("0.5", 0.5), (3, 3.0), ("1e-3", 1e-3),
-                                        (0.25, 0.25), ("-4", -4.0)])
+                                        (0.25, 0.25), ("-4", -4.0), ("682.5/1024", 682.5 / 1024)])
 def test_decimals_and_fractions_are_read(text, value):
     assert parse_number(text) == value
 

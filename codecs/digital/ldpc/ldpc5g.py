@@ -8,8 +8,10 @@ puncturing and circular-buffer rate matching, RV 0). No CRC is attached: residua
 Constraints found in Sionna 2.2 (``fec/ldpc/encoding.py``) and how :meth:`LDPC5G.plan` meets them:
 
 - 12 <= k <= 8448 (BG1 maximum): short payloads are zero-padded up to k = 12.
-- 1/5 <= k/n <= 0.95 (a warning above 948/1024, the 38.212 limit): the MCS code rate must lie in
-  [1/5, 948/1024], and ``n = ceil(k / R)`` keeps k/n <= R.
+- 1/5 <= k/n <= 0.95 (a warning above 948/1024, the 38.212 limit): ``n = ceil(k / R)`` keeps
+  k/n <= R. Rates below 1/5 (down to 1/10; the TS 38.214 MCS tables start at 120/1024) send the
+  rate-1/5 codeword repeated cyclically up to n bits, which is where 38.212's circular buffer
+  wraps; the receiver adds the LLRs of the copies before decoding.
 - BG1 needs k/n >= 1/3 and BG2 needs k <= 3840; Sionna picks BG1 for k > 3824 unless k/n <= 1/4,
   so for R < 1/3 segments are capped at k <= 3824 (BG2), as 38.212 segments for BG2.
 - Decodability (found by noiseless round trips, not a Sionna check): at the highest rates and
@@ -42,6 +44,9 @@ from testbed.codecs.digital.ldpc.decoders import (CN_UPDATES, SCHEDULES, SIONNA_
 from testbed.core.errors import ConfigError
 
 MIN_CODE_RATE: float = 1 / 5  #: lowest rate without repetition coding (BG2 mother code)
+#: lowest rate accepted at all: below 1/5 the rate-1/5 codeword is repeated (38.212's circular
+#: buffer wrapping around), as the lowest entries of the TS 38.214 MCS tables need (120/1024)
+MIN_REPEATED_RATE: float = 1 / 10
 MAX_CODE_RATE: float = 948 / 1024  #: highest rate allowed by 38.212 §5.4.2.1
 MIN_K: int = 12  #: smallest information length Sionna's LDPC5GEncoder accepts
 MAX_K: int = 8448  #: largest information length (BG1, Z = 384)
@@ -62,6 +67,9 @@ class CodewordPlan:
         n: coded bits per codeword after rate matching.
         num_codewords: number of codewords C.
         payload_bits: bits actually carried (<= num_codewords * k); defaults to num_codewords * k.
+        mother_n: bits of the rate-matched LDPC codeword when ``n`` exceeds it (rates below 1/5:
+            the codeword is repeated cyclically up to ``n`` bits, and the receiver adds the LLRs
+            of the copies); defaults to ``n``.
         coded_bits: num_codewords * n, the bits handed to the modulator.
     """
 
@@ -69,11 +77,16 @@ class CodewordPlan:
     n: int
     num_codewords: int
     payload_bits: int | None = None
+    mother_n: int | None = None
     coded_bits: int = field(init=False)
 
     def __post_init__(self) -> None:
         if self.payload_bits is None:
             object.__setattr__(self, "payload_bits", self.num_codewords * self.k)
+        if self.mother_n is None:
+            object.__setattr__(self, "mother_n", self.n)
+        if not 0 < self.mother_n <= self.n:
+            raise ValueError(f"mother_n={self.mother_n} must lie in (0, n={self.n}]")
         if not 0 <= self.payload_bits <= self.num_codewords * self.k:
             raise ValueError(
                 f"payload_bits={self.payload_bits} does not fit {self.num_codewords} x k={self.k}"
@@ -164,6 +177,8 @@ class LDPC5G:
         num_codewords = math.ceil(payload_bits / cap)
         k = max(math.ceil(payload_bits / num_codewords), MIN_K) if num_codewords else MIN_K
         n = math.ceil(k * rate.denominator / rate.numerator)  # k / n <= rate, exactly
+        if rate < Fraction(1, 5):  # repetition: the rate-1/5 codeword, repeated up to n bits
+            return CodewordPlan(k=k, n=n, num_codewords=num_codewords, payload_bits=int(payload_bits), mother_n=5 * k)
         for _ in range(2):  # the lifting size depends on the rate (via the base graph)
             n = max(n, k + lifting_size(k, Fraction(k, n)) // 2 + 1)
         return CodewordPlan(k=k, n=n, num_codewords=num_codewords, payload_bits=int(payload_bits))
@@ -185,8 +200,11 @@ class LDPC5G:
         _check_shape(bits, (plan.num_codewords, plan.k), "bits")
         if plan.num_codewords == 0:
             return torch.zeros(0, plan.n, dtype=torch.float32, device=bits.device)
-        enc, _ = self._get(plan.k, plan.n, bits.device)
-        return enc(bits.to(torch.float32)).to(torch.float32)
+        enc, _ = self._get(plan.k, plan.mother_n, bits.device)
+        coded = enc(bits.to(torch.float32)).to(torch.float32)
+        if plan.n > plan.mother_n:  # repetition below rate 1/5: the circular buffer wraps around
+            coded = coded[:, torch.arange(plan.n, device=coded.device) % plan.mother_n]
+        return coded
 
     def decode(self, llrs: torch.Tensor, plan: CodewordPlan) -> torch.Tensor:
         """Logit LLRs float32 ``[num_codewords, n]`` (ln P(1)/P(0)) -> hard bits ``[num_codewords, k]``."""
@@ -209,11 +227,11 @@ class LDPC5G:
             if plan.num_codewords == 0:
                 out[i] = torch.zeros(0, plan.k, dtype=torch.float32, device=llrs.device)
                 continue
-            groups.setdefault((plan.k, plan.n, str(llrs.device)), []).append(i)
+            groups.setdefault((plan.k, plan.mother_n, str(llrs.device)), []).append(i)
         for (k, n, _), idx in groups.items():
             device = items[idx[0]][1].device
             _, dec = self._get(k, n, device)
-            llr_all = torch.cat([items[i][1].to(torch.float32) for i in idx], dim=0)
+            llr_all = torch.cat([_combine_copies(items[i][1].to(torch.float32), items[i][0]) for i in idx], dim=0)
             bits, group_iters = self.choice.run(dec, llr_all, self.iterations)
             sizes = [items[i][0].num_codewords for i in idx]
             for i, part, it in zip(idx, torch.split(bits.to(torch.float32), sizes, dim=0),
@@ -245,6 +263,15 @@ class LDPC5G:
         }
 
 
+def _combine_copies(llrs: torch.Tensor, plan: CodewordPlan) -> torch.Tensor:
+    """``[C, n]`` LLRs of a repeated codeword -> ``[C, mother_n]``: the copies of each bit added
+    (the exact LLR of a bit seen several times through independent noise)."""
+    if plan.n == plan.mother_n:
+        return llrs
+    index = torch.arange(plan.n, device=llrs.device) % plan.mother_n
+    return torch.zeros(llrs.shape[0], plan.mother_n, dtype=llrs.dtype, device=llrs.device).index_add_(1, index, llrs)
+
+
 def base_graph(k: int, rate: Fraction) -> int:
     """Base graph (1 or 2) that Sionna's LDPC5GEncoder selects for k and actual rate k/n."""
     if k <= 292 or (k <= 3824 and rate <= 0.67) or rate <= 0.25:
@@ -270,10 +297,10 @@ def _rate_fraction(code_rate: float) -> Fraction:
     if isinstance(code_rate, bool) or not isinstance(code_rate, numbers.Real):
         raise ConfigError(f"code rate must be a number, got {code_rate!r}")
     rate = float(code_rate)
-    if not MIN_CODE_RATE <= rate <= MAX_CODE_RATE:
+    if not MIN_REPEATED_RATE <= rate <= MAX_CODE_RATE:
         raise ConfigError(
-            f"code rate {rate:g} is outside what 5G NR LDPC supports: "
-            f"{MIN_CODE_RATE:g} (1/5) <= rate <= {MAX_CODE_RATE:.4f} (948/1024)"
+            f"code rate {rate:g} is outside what 5G NR LDPC supports here: "
+            f"{MIN_REPEATED_RATE:g} <= rate <= {MAX_CODE_RATE:.4f} (948/1024); below 1/5 by repetition"
         )
     return Fraction(rate).limit_denominator(1 << 20)
 
