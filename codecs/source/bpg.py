@@ -79,6 +79,8 @@ class BPGSource(SourceCodec):
         stand_in: use :class:`HEVCIntraSource` when no executable is given and none is on ``PATH``.
         timeout_s: limit for one bpgenc/bpgdec call.
         config_path: config node of this source, used in error messages.
+        preset, tune: x265 settings of the stand-in (``medium`` and none by default; bpgenc itself
+            encodes with ``placebo`` and ``ssim``); every row's provenance records them.
     """
 
     name = "bpg"
@@ -91,6 +93,8 @@ class BPGSource(SourceCodec):
         stand_in: bool = True,
         timeout_s: float = DEFAULT_TIMEOUT_S,
         config_path: str = "codec.source",
+        preset: str = "medium",
+        tune: str | None = None,
     ) -> None:
         if str(chroma) not in ("420", "444"):
             raise ValueError(f"chroma must be '420' or '444', got {chroma!r}")
@@ -104,7 +108,7 @@ class BPGSource(SourceCodec):
         found = self.bpgenc is not None and self.bpgdec is not None
         self._delegate: HEVCIntraSource | None = None
         if not self.explicit and not found and self.stand_in:
-            self._delegate = HEVCIntraSource(chroma=self.chroma)
+            self._delegate = HEVCIntraSource(chroma=self.chroma, preset=preset, tune=tune)
 
     @property
     def uses_stand_in(self) -> bool:

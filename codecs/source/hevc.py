@@ -41,6 +41,11 @@ _PIX_FMT = {"420": "yuv420p", "444": "yuv444p"}
 _SWS_FLAGS = Interpolation.BILINEAR | Interpolation.ACCURATE_RND | Interpolation.FULL_CHR_H_INT
 _PARAMETER_SET_TYPES = (32, 33, 34)  # VPS, SPS, PPS
 _MIN_SIDE = 16  # smallest picture side x265 accepts
+#: x265's presets, fastest first (bpgenc runs placebo), and the tunes the stand-in accepts
+#: (bpgenc's own setting is ssim: psy-rd and psy-rdoq off, which costs no PSNR)
+X265_PRESETS = ("ultrafast", "superfast", "veryfast", "faster", "fast", "medium", "slow", "slower", "veryslow",
+                "placebo")
+X265_TUNES = ("psnr", "ssim")
 
 
 def nal_units(stream: bytes) -> list[tuple[int, int, int]]:
@@ -75,7 +80,7 @@ def padded_size(height: int, width: int, chroma: str) -> tuple[int, int]:
     return height, width
 
 
-def x265_encode(image: np.ndarray, qp: int, chroma: str, preset: str) -> bytes:
+def x265_encode(image: np.ndarray, qp: int, chroma: str, preset: str, tune: str | None = None) -> bytes:
     """``uint8 [H, W, 3]`` (coded size) -> raw Annex-B HEVC stream of one intra picture."""
     height, width, _ = image.shape
     ctx = av.CodecContext.create("libx265", "w")
@@ -85,6 +90,7 @@ def x265_encode(image: np.ndarray, qp: int, chroma: str, preset: str) -> bytes:
     ctx.options = {
         "preset": preset,
         "x265-params": f"qp={qp}:keyint=1:info=0:annexb=1:log-level=error",
+        **({"tune": tune} if tune else {}),
     }
     frame = av.VideoFrame.from_ndarray(np.ascontiguousarray(image), format="rgb24")
     frame = frame.reformat(
@@ -129,10 +135,10 @@ def hevc_decode(stream: bytes) -> np.ndarray:
 
 
 @functools.lru_cache(maxsize=256)
-def parameter_sets(height: int, width: int, chroma: str, qp: int, preset: str) -> bytes:
+def parameter_sets(height: int, width: int, chroma: str, qp: int, preset: str, tune: str | None = None) -> bytes:
     """VPS+SPS+PPS (Annex-B, start codes included) x265 writes for these settings (coded size)."""
     blank = np.full((height, width, 3), 128, dtype=np.uint8)
-    return split_parameter_sets(x265_encode(blank, qp, chroma, preset))[0]
+    return split_parameter_sets(x265_encode(blank, qp, chroma, preset, tune))[0]
 
 
 class HEVCIntraSource(SourceCodec):
@@ -140,11 +146,16 @@ class HEVCIntraSource(SourceCodec):
 
     name = "hevc_intra"
 
-    def __init__(self, chroma: str = "420", preset: str = "medium") -> None:
+    def __init__(self, chroma: str = "420", preset: str = "medium", tune: str | None = None) -> None:
         if chroma not in _PIX_FMT:
             raise ValueError(f"chroma must be '420' or '444', got {chroma!r}")
+        if str(preset) not in X265_PRESETS:
+            raise ValueError(f"x265 preset must be one of {X265_PRESETS}, got {preset!r}")
+        if tune is not None and str(tune) not in X265_TUNES:
+            raise ValueError(f"x265 tune must be one of {X265_TUNES} or null, got {tune!r}")
         self.chroma = str(chroma)
         self.preset = str(preset)
+        self.tune = None if tune is None else str(tune)
 
     @property
     def qualities(self) -> Sequence[float]:
@@ -152,7 +163,8 @@ class HEVCIntraSource(SourceCodec):
 
     @property
     def cache_key(self) -> str:
-        return f"hevc_intra(chroma={self.chroma},preset={self.preset},x265,av={av.__version__})"
+        tune = f",tune={self.tune}" if self.tune else ""
+        return f"hevc_intra(chroma={self.chroma},preset={self.preset}{tune},x265,av={av.__version__})"
 
     def raw_stream(self, image: np.ndarray, quality: float) -> bytes:
         """The full Annex-B stream (parameter sets included) x265 writes for the padded image."""
@@ -160,7 +172,7 @@ class HEVCIntraSource(SourceCodec):
         height, width = image.shape[:2]
         coded_h, coded_w = padded_size(height, width, self.chroma)
         padded = np.pad(image, ((0, coded_h - height), (0, coded_w - width), (0, 0)), mode="edge")
-        return x265_encode(padded, qp, self.chroma, self.preset)
+        return x265_encode(padded, qp, self.chroma, self.preset, self.tune)
 
     def encode(self, image: np.ndarray, quality: float) -> bytes:
         """``uint8 [H, W, 3]`` -> lean file bytes (5-byte header + slice NAL units)."""
@@ -172,7 +184,7 @@ class HEVCIntraSource(SourceCodec):
         qp = self._qp(quality)
         params, slices = split_parameter_sets(self.raw_stream(image, qp))
         coded_h, coded_w = padded_size(height, width, self.chroma)
-        if params != parameter_sets(coded_h, coded_w, self.chroma, qp, self.preset):
+        if params != parameter_sets(coded_h, coded_w, self.chroma, qp, self.preset, self.tune):
             raise RuntimeError("x265 parameter sets depend on image content; lean header is invalid")
         flags = qp << 2 | (1 if self.chroma == "444" else 0)
         return struct.pack(">HHB", width, height, flags) + slices
@@ -188,7 +200,7 @@ class HEVCIntraSource(SourceCodec):
         if qp > 51:
             raise ValueError(f"HEVC header carries an invalid QP {qp}")
         coded_h, coded_w = padded_size(height, width, chroma)
-        stream = parameter_sets(coded_h, coded_w, chroma, qp, self.preset)
+        stream = parameter_sets(coded_h, coded_w, chroma, qp, self.preset, self.tune)
         picture = hevc_decode(stream + _START_CODE + bytes(data[HEADER_BYTES:]))
         if picture.shape[:2] != (coded_h, coded_w):
             raise ValueError(f"HEVC picture is {picture.shape[:2]}, expected {(coded_h, coded_w)}")
@@ -199,6 +211,7 @@ class HEVCIntraSource(SourceCodec):
             "source_backend": f"x265 via PyAV {av.__version__} (raw HEVC intra, lean header)",
             "source_chroma": self.chroma,
             "source_preset": self.preset,
+            **({"source_tune": self.tune} if self.tune else {}),
         }
 
     @staticmethod

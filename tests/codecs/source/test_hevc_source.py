@@ -122,3 +122,22 @@ def test_describe_names_backend() -> None:
     info = HEVCIntraSource().describe()
     assert info["source_backend"].startswith("x265 via PyAV ")
     assert "lean header" in info["source_backend"]
+
+
+def test_preset_and_tune_reach_x265_keep_the_lean_header_and_are_recorded():
+    import numpy as np
+
+    from testbed.codecs.source.bpg import BPGSource
+    from testbed.codecs.source.hevc import HEVCIntraSource
+    from testbed.testing import tiny_image
+
+    image = tiny_image(128).as_uint8()
+    plain, tuned = HEVCIntraSource("444"), HEVCIntraSource("444", preset="slow", tune="ssim")
+    a, b = plain.encode(image, 30), tuned.encode(image, 30)  # the encoder checks the regenerated header
+    assert a != b and tuned.decode(b, *image.shape[:2]).shape == image.shape
+    assert plain.cache_key != tuned.cache_key and tuned.describe()["source_tune"] == "ssim"
+    assert "source_tune" not in plain.describe()  # unchanged provenance for the default settings
+    with pytest.raises(ValueError, match="preset"):
+        HEVCIntraSource(preset="fastest")
+    assert BPGSource(chroma="444", preset="slow", tune="ssim").describe()["source_preset"] == "slow"
+    assert np.array_equal(plain.decode(a, *image.shape[:2]), HEVCIntraSource("444").decode(a, *image.shape[:2]))
