@@ -84,15 +84,29 @@ def build_codec(tc: DictConfig) -> LearnedCodec:
 
 
 def _initial_weights(model, path: str | None) -> dict | None:
-    """Load the weights of another checkpoint (a warm start, e.g. Rayleigh from AWGN)."""
+    """Load the weights of another checkpoint (a warm start, e.g. Rayleigh from AWGN, or another CBR).
+
+    Tensors whose name and shape match are loaded; the others (a latent layer of another width,
+    when the CBR differs) keep their initial values and are listed in the returned record and the
+    log. A checkpoint that shares no tensor with the model is refused.
+    """
     if not path:
         return None
     if not Path(path).is_file():
         raise TestbedError(f"train.init_from: no checkpoint at {path}")
     saved = load_training_checkpoint(path)
-    model.load_state_dict(saved["model"])
+    own = model.state_dict()
+    loadable = {k: v for k, v in saved["model"].items() if k in own and own[k].shape == v.shape}
+    if not loadable:
+        raise TestbedError(f"train.init_from: {path} shares no weights with {type(model).__name__} "
+                           "(another architecture?)")
+    fresh = sorted(set(own) - set(loadable))
+    model.load_state_dict(loadable, strict=False)
+    if fresh:
+        log.info("warm start from %s: %d tensors kept their initial values (shapes differ): %s",
+                 path, len(fresh), ", ".join(fresh))
     return {"path": str(path), "step": saved.get("step"), "wall_time_s": saved.get("wall_time_s"),
-            "config_name": (saved.get("config") or {}).get("name")}
+            "config_name": (saved.get("config") or {}).get("name"), "initialised": fresh}
 
 
 def train(cfg: DictConfig, out_dir: Path) -> Path:

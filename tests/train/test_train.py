@@ -132,3 +132,17 @@ def test_the_training_forward_is_the_codecs_transmit_with_receiver_and_tile(phot
         assert not torch.allclose(changed, out, atol=1e-4)
     with pytest.raises(errors.ConfigError, match="receiver raw"):  # and the checkpoint records its receiver
         LearnedJSCC(checkpoints=[str(path)]).check_point(channel, 1 / 16)
+
+
+def test_a_warm_start_to_another_cbr_keeps_every_weight_whose_shape_matches(photo_dir, tmp_path):
+    base = train(_cfg(photo_dir, 20), tmp_path / "c6")
+    cfg = _cfg(photo_dir, 20)
+    cfg.train.model.latent_channels = 12  # CBR 1/8: the latent layers are wider
+    model = instantiate(cfg.train.model)
+    record = _initial_weights(model, str(base))
+    stored = _weights(base)
+    kept = [k for k, v in model.state_dict().items() if k in stored and stored[k].shape == v.shape]
+    assert kept and all(torch.equal(model.state_dict()[k], stored[k]) for k in kept)
+    assert record["initialised"] and all(k not in kept for k in record["initialised"])
+    with pytest.raises(errors.TestbedError, match="shares no weights"):
+        _initial_weights(torch.nn.Linear(3, 3), str(base))
