@@ -142,11 +142,20 @@ def parameter_sets(height: int, width: int, chroma: str, qp: int, preset: str, t
 
 
 class HEVCIntraSource(SourceCodec):
-    """Raw HEVC intra picture with a 5-byte header; qualities are QPs 51 (worst) down to 0."""
+    """Raw HEVC intra picture with a 5-byte header.
+
+    Qualities run worst first from ``51 - qp_offset`` down to 0; quality ``q`` is coded with x265
+    ``qp = q + qp_offset`` (bpgenc's 8-bit mapping is ``qp = q + 1``; plain HEVC uses 0). The
+    header stores the x265 QP, so a file decodes whatever offset wrote it.
+    """
 
     name = "hevc_intra"
 
-    def __init__(self, chroma: str = "420", preset: str = "medium", tune: str | None = None) -> None:
+    def __init__(
+        self, chroma: str = "420", preset: str = "medium", tune: str | None = None, qp_offset: int = 0
+    ) -> None:
+        if isinstance(qp_offset, bool) or not isinstance(qp_offset, int) or not 0 <= qp_offset <= 51:
+            raise ValueError(f"qp_offset must be a whole number in 0..51, got {qp_offset!r}")
         if chroma not in _PIX_FMT:
             raise ValueError(f"chroma must be '420' or '444', got {chroma!r}")
         if str(preset) not in X265_PRESETS:
@@ -156,15 +165,17 @@ class HEVCIntraSource(SourceCodec):
         self.chroma = str(chroma)
         self.preset = str(preset)
         self.tune = None if tune is None else str(tune)
+        self.qp_offset = qp_offset
 
     @property
     def qualities(self) -> Sequence[float]:
-        return list(range(51, -1, -1))
+        return list(range(51 - self.qp_offset, -1, -1))
 
     @property
     def cache_key(self) -> str:
         tune = f",tune={self.tune}" if self.tune else ""
-        return f"hevc_intra(chroma={self.chroma},preset={self.preset}{tune},x265,av={av.__version__})"
+        offset = f",qp=q+{self.qp_offset}" if self.qp_offset else ""
+        return f"hevc_intra(chroma={self.chroma},preset={self.preset}{tune}{offset},x265,av={av.__version__})"
 
     def raw_stream(self, image: np.ndarray, quality: float) -> bytes:
         """The full Annex-B stream (parameter sets included) x265 writes for the padded image."""
@@ -182,7 +193,7 @@ class HEVCIntraSource(SourceCodec):
         if not (0 < height < 1 << 16 and 0 < width < 1 << 16):
             raise ValueError(f"image size {height}x{width} does not fit the 16-bit header fields")
         qp = self._qp(quality)
-        params, slices = split_parameter_sets(self.raw_stream(image, qp))
+        params, slices = split_parameter_sets(self.raw_stream(image, quality))
         coded_h, coded_w = padded_size(height, width, self.chroma)
         if params != parameter_sets(coded_h, coded_w, self.chroma, qp, self.preset, self.tune):
             raise RuntimeError("x265 parameter sets depend on image content; lean header is invalid")
@@ -212,11 +223,12 @@ class HEVCIntraSource(SourceCodec):
             "source_chroma": self.chroma,
             "source_preset": self.preset,
             **({"source_tune": self.tune} if self.tune else {}),
+            **({"source_qp": f"q + {self.qp_offset}"} if self.qp_offset else {}),
         }
 
-    @staticmethod
-    def _qp(quality: float) -> int:
-        qp = int(round(float(quality)))
-        if not 0 <= qp <= 51:
-            raise ValueError(f"HEVC quality is a QP in 0..51, got {quality}")
-        return qp
+    def _qp(self, quality: float) -> int:
+        """x265 QP of quality ``quality`` (``ValueError`` outside ``0..51 - qp_offset``)."""
+        q = int(round(float(quality)))
+        if not 0 <= q <= 51 - self.qp_offset:
+            raise ValueError(f"HEVC quality is a whole number in 0..{51 - self.qp_offset}, got {quality}")
+        return q + self.qp_offset

@@ -41,7 +41,7 @@ def test_the_chosen_part_is_built_with_its_own_settings(make_cfg):
 def test_shared_parts_are_composed_once_and_every_part_group_is_listed():
     table, fixed = option_node("codec", "bpg_ldpc_table"), option_node("codec", "bpg_ldpc")
     assert {k: v for k, v in table.items() if k != "mcs"} == {k: v for k, v in fixed.items() if k != "mcs"}
-    assert (table.mcs, fixed.mcs) == ("table", "16qam-1/2")
+    assert (table.mcs, fixed.mcs) == ("nr-table1", "16qam-1/2")
     assert option_node("metric", "sess_448").backend.size == 448
     assert set(PART_GROUPS) <= set(GROUPS)
     for group in PART_GROUPS:

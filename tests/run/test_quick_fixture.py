@@ -1,7 +1,10 @@
 """`testbed experiment=quick` writes the results it wrote before the architecture step, row for row.
 
-The fixture ``tests/fixtures/quick_results.csv`` is the results file of commit 69c57de (the last
-commit before the layout, link and plugin-interface changes). Every column is compared exactly
+The fixture ``tests/fixtures/quick_results.csv`` holds, for ``jpeg_ldpc``, the rows of commit
+69c57de (the last commit before the layout, link and plugin-interface changes), and for
+``bpg_capacity`` the rows written once the BPG stand-in took bpgenc's settings as its default
+(issue 14: preset placebo, tune ssim, qp = q + 1, 4:4:4; before that its rows were 69c57de's too,
+and equal to them). Every column is compared exactly
 (numbers as the CSV text holds them) except the three that describe the code rather than the
 result: ``code_version`` (git commit), ``config_hash`` (a hash of the config text, whose
 ``_target_`` paths moved) and ``provenance`` (installation paths of weights files and caches).

@@ -76,3 +76,12 @@ def test_a_codec_over_a_whole_table_keeps_the_contract():
     codec.name = "jpeg_nr2"
     assert codec.mcs_policy == "table" and len(codec.variants()) == 28
     check_codec(codec, AWGNChannel())
+
+
+@pytest.mark.parametrize("name", ["jpeg_ldpc_table", "bpg_ldpc_table"])
+def test_the_table_configs_send_every_entry_of_nr_table_1(make_cfg, name):
+    from testbed.config.catalogue import instantiate
+
+    codec = instantiate(make_cfg(f"codec=[{name}]").codec[name])
+    assert codec.mcs == nr_table("nr-table1") and codec.mcs_policy == "table"
+    assert len(codec.variants()) == len(TABLE_1) == 29

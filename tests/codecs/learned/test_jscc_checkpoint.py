@@ -102,3 +102,20 @@ def test_shipped_checkpoints_load_and_say_what_they_fit():
         assert 6 in fit.rates
     total = sum(p.stat().st_size for p in resolve_checkpoint("x").parent.glob("*.pt"))
     assert total <= 40 * 2**20  # the budget for all shipped checkpoints
+
+
+def test_a_checkpoint_can_carry_its_own_tile_setting(tmp_path):
+    files = [str(_save(tmp_path / "awgn16.pt", AWGN, 6, 0)), str(_save(tmp_path / "awgn8.pt", AWGN, 12, 1))]
+    codec = LearnedJSCC(checkpoints=files, checkpoint_tiles={files[1]: 32})
+    codec.name = "deepjscc"
+    codec.check()
+    record = tiny_image(64)
+    gen = lambda r, *s: make_generator("t")  # noqa: E731
+    (whole,) = codec.transmit([record], AWGNChannel(), 10.0, 1 / 16, gen)[0]
+    assert whole.extra["tiles"] == 1 and codec.describe()["tile"] is None
+    (tiled,) = codec.transmit([record], AWGNChannel(), 10.0, 1 / 8, gen)[0]
+    assert tiled.extra["tiles"] == 4 and codec.describe()["tile"] == 32
+    with pytest.raises(ConfigError, match="not in checkpoints"):
+        LearnedJSCC(checkpoints=files, checkpoint_tiles={"other.pt": 32})
+    with pytest.raises(ConfigError, match="checkpoint_tiles"):
+        LearnedJSCC(checkpoints=files, checkpoint_tiles={files[0]: 30})

@@ -98,10 +98,21 @@ def test_stand_in_used_when_libbpg_absent(no_libbpg: None, image: np.ndarray) ->
     info = src.describe()
     assert info["source_backend"].startswith("hevc_intra stand-in for BPG: x265 via PyAV")
     assert info["source_stand_in"] is True
+    assert (info["source_preset"], info["source_tune"], info["source_chroma"]) == ("placebo", "ssim", "444")
+    assert info["source_qp"] == "q + 1"
     blob = src.encode(image, 30)
-    assert blob == HEVCIntraSource().encode(image, 30)
+    # bpgenc's defaults (libbpg x265_glue.c): placebo, tune ssim, x265 qp = q + 1 for 8-bit input
+    assert blob == HEVCIntraSource(chroma="444", preset="placebo", tune="ssim").encode(image, 31)
+    assert blob[4] >> 2 == 31 and blob[4] & 1 == 1  # lean header: x265 QP, 4:4:4 flag
     assert src.decode(blob, H, W).shape == (H, W, 3)
-    assert list(src.qualities) == list(range(51, -1, -1))
+    assert list(src.qualities) == list(range(50, -1, -1))
+
+
+def test_stand_in_keeps_a_faster_preset(no_libbpg: None, image: np.ndarray) -> None:
+    fast = BPGSource(preset="medium", tune=None, chroma="420")
+    assert fast.describe()["source_preset"] == "medium" and "source_tune" not in fast.describe()
+    assert fast.encode(image, 30) == HEVCIntraSource(chroma="420").encode(image, 31)
+    assert fast.cache_key != BPGSource().cache_key
 
 
 def test_absent_without_stand_in_raises(no_libbpg: None) -> None:
@@ -114,7 +125,7 @@ def test_explicit_pair_runs_as_subprocess(fake_pair: tuple[str, str], image: np.
     src.check()
     assert not src.uses_stand_in
     blob = src.encode(image, 37)
-    assert blob[:4] == b"BPG\xfb" and blob[4] == 37 and blob[5] == 420 % 256  # -q and -f passed
+    assert blob[:4] == b"BPG\xfb" and blob[4] == 37 and blob[5] == 444 % 256  # -q and -f passed
     assert bpg_header_size(blob) == (H, W)
     assert np.array_equal(src.decode(blob, H, W), image)  # the fake codec is lossless
     assert src.describe()["source_stand_in"] is False

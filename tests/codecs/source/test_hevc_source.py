@@ -38,6 +38,19 @@ def test_qualities_are_qp_51_down_to_0() -> None:
     assert list(HEVCIntraSource().qualities) == list(range(51, -1, -1))
 
 
+def test_qp_offset_shifts_the_scale_and_the_header_keeps_the_qp(image: np.ndarray) -> None:
+    shifted = HEVCIntraSource(qp_offset=1)
+    assert list(shifted.qualities) == list(range(50, -1, -1))
+    blob = shifted.encode(image, 27)
+    assert blob == HEVCIntraSource().encode(image, 28) and blob[4] >> 2 == 28
+    assert np.array_equal(shifted.decode(blob, H, W), HEVCIntraSource().decode(blob, H, W))
+    with pytest.raises(ValueError, match="0..50"):
+        shifted.encode(image, 51)
+    for bad in (-1, 52, 1.5, True):
+        with pytest.raises(ValueError, match="qp_offset"):
+            HEVCIntraSource(qp_offset=bad)
+
+
 @pytest.mark.parametrize("chroma", ["420", "444"])
 def test_round_trip_and_psnr_grows_with_quality(image: np.ndarray, chroma: str) -> None:
     scores = check_source_codec(HEVCIntraSource(chroma=chroma), image, (45, 30, 15))
