@@ -11,6 +11,7 @@ the reconstruction is cropped back. Training (``testbed-train``) runs the same
 
 from __future__ import annotations
 
+import logging
 import math
 
 import torch
@@ -22,6 +23,8 @@ from testbed.core.channel import Channel, ChannelOutput
 from testbed.core.errors import ConfigError
 from testbed.core.learned_codec import LearnedCodec
 from testbed.core.plugin import RequiredFile
+
+log = logging.getLogger(__name__)
 
 RECEIVERS = ("mmse", "raw")
 
@@ -90,7 +93,8 @@ class LearnedJSCC(LearnedCodec):
         checkpoint_tiles: per checkpoint (its name as listed in ``checkpoints``), a ``tile`` setting
             that overrides ``tile`` for that model, e.g. ``{deepjscc_awgn_cbr1-48_snr10.pt: crop}``
             (DeepJSCC at CBR 1/48 gained 2.9 dB from its 128 px training crop on the held-out
-            photos at 768 px; its other CBRs moved by at most 0.2 dB).
+            photos at 768 px; its other CBRs moved by at most 0.2 dB). Names not in ``checkpoints``
+            are ignored with a warning.
     """
 
     def __init__(self, checkpoints: list[str] | str | None = None, model: nn.Module | None = None,
@@ -104,9 +108,10 @@ class LearnedJSCC(LearnedCodec):
         self.files = list(checkpoints or [])
         self.checkpoint_tiles = dict(checkpoint_tiles or {})
         for name, value in self.checkpoint_tiles.items():
-            if name not in self.files:
-                raise ConfigError(f"codec checkpoint_tiles names {name!r}, which is not in checkpoints {self.files}")
             _check_tile(value, downsampling, f"checkpoint_tiles.{name}")
+            if name not in self.files:  # e.g. checkpoints narrowed to one file from the command line
+                log.warning("codec checkpoint_tiles names %r, which is not in checkpoints %s: ignored",
+                            name, self.files)
         if not self.files and model is None:
             raise ConfigError("a learned codec needs `checkpoints` (trained weights) or a `model`")
         if rates is not None and model is not None and not hasattr(model, "use_rate"):

@@ -43,10 +43,12 @@ def test_unsupported_points_are_skipped_and_listed(make_cfg, tmp_path):
 
 
 def test_shipped_deepjscc_serves_the_channels_and_cbrs_it_was_trained_for(make_cfg):
-    setup = build(make_cfg(*TINY, "codec=[deepjscc]", "channel=[awgn,rayleigh]", "cbr=[1/16,1/8]",
+    setup = build(make_cfg(*TINY, "codec=[deepjscc]", "channel=[awgn,rayleigh]", "cbr=[1/32,1/16,1/8]",
                            "unsupported=skip"))
-    assert set(setup.skipped) == {("deepjscc", "rayleigh", 0.125)}  # AWGN has 1/16 and 1/8, Rayleigh 1/16
-    assert all("no checkpoint trained for channel rayleigh" in why for why in setup.skipped.values())
+    # both channels have the paper CBRs 1/48, 1/24, 1/16, 1/12 and 1/8; nothing was trained for 1/32
+    assert set(setup.skipped) == {("deepjscc", "awgn", 0.03125), ("deepjscc", "rayleigh", 0.03125)}
+    assert all("cannot send CBR 0.03125" in why and "0.02083, 0.04167, 0.0625, 0.08333, 0.125" in why
+               for why in setup.skipped.values())
 
 
 def test_bad_policy_and_bad_shard_are_refused(make_cfg):
