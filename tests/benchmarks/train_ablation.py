@@ -7,7 +7,7 @@ CBR 1/16, the codec coding tiles of the model's training crop (``tile: crop``) a
 does. (The trainer's own validation uses crops of the training crop size, so it cannot compare
 crop sizes.)
 
-* continued training of the shipped ``adjscc_awgn.pt`` (36 000 steps, 29.52 dB validation) with
+* continued training of the shipped ``adjscc_awgn.pt`` (run on 2026-12-01 from the 36 000-step one) with
   a cosine decay from a restarted learning rate: ``steps`` (lr 1e-4, crop 128, batch 8: the
   plain "more steps"), ``lr3e-4`` (a larger restart), ``crop256`` (crops of 256 px, a quarter of
   the steps: the same pixels), ``batch16`` (half the steps);
