@@ -19,8 +19,7 @@ Sources (numbers copied from the files, rounded to 4 decimals):
   5..95; libjpeg defaults: 4:2:0, standard Huffman tables), PSNR on RGB.
 * ``WITT_DEEPJSCC_AWGN_1_16``: DeepJSCC on Kodak, AWGN, CBR 1/16, SNR 1/4/7/10/13 dB, the WITT
   authors' re-implementation (Yang et al., "WITT: a wireless image transmission transformer for
-  semantic communications", ICASSP 2023), as quoted in issue 14; values read from a figure,
-  about +-0.1 dB.
+  semantic communications", ICASSP 2023), as quoted in issue 14; values read from a figure.
 """
 
 from __future__ import annotations
