@@ -45,18 +45,21 @@ pytestmark = [
 ]
 
 
-@pytest.fixture(scope="module")
-def rows(tmp_path_factory) -> list[dict]:
-    out = tmp_path_factory.mktemp("kodak") / "run"
+def _sweep(out: Path, *overrides: str) -> list[dict]:
+    """Rows of one Kodak sweep at AWGN, CBR 1/16, the SNRS, PSNR only, into ``out``."""
     run = run_cli(
-        "dataset=kodak", f"dataset.path={KODAK}", "codec=[bpg_capacity,jpeg_capacity,bpg_ldpc_table]",
-        "channel=[awgn]", "metric=[psnr]", f"snr_db=[{','.join(f'{s:g}' for s in SNRS)}]", "cbr=[1/16]",
-        "save_images=0", "plots=false", "report=false", "threads=1", f"hydra.run.dir={out}",
-        timeout=4 * 3600,
+        "dataset=kodak", f"dataset.path={KODAK}", *overrides, "channel=[awgn]", "metric=[psnr]",
+        f"snr_db=[{','.join(f'{s:g}' for s in SNRS)}]", "cbr=[1/16]", "save_images=0", "plots=false",
+        "report=false", "threads=1", f"hydra.run.dir={out}", timeout=4 * 3600,
     )
     assert run.returncode == 0, run.stderr[-3000:]
     with (out / "results.csv").open(newline="") as fh:
         return list(csv.DictReader(fh))
+
+
+@pytest.fixture(scope="module")
+def rows(tmp_path_factory) -> list[dict]:
+    return _sweep(tmp_path_factory.mktemp("kodak") / "run", "codec=[bpg_capacity,jpeg_capacity,bpg_ldpc_table]")
 
 
 def mean_psnr(rows: list[dict], codec: str) -> dict[float, float]:
@@ -83,14 +86,8 @@ def test_jpeg_capacity_above_compressai_by_its_optimised_huffman_tables(rows):
 
 
 def test_jpeg_capacity_with_pillow_defaults_equals_compressai(tmp_path):
-    run = run_cli(
-        "dataset=kodak", f"dataset.path={KODAK}", "codec=[jpeg_capacity]", "codec.jpeg_capacity.source.optimize=false",
-        "channel=[awgn]", "metric=[psnr]", f"snr_db=[{','.join(f'{s:g}' for s in SNRS)}]", "cbr=[1/16]",
-        "save_images=0", "plots=false", "report=false", "threads=1", f"hydra.run.dir={tmp_path / 'run'}",
-    )
-    assert run.returncode == 0, run.stderr[-3000:]
-    with (tmp_path / "run" / "results.csv").open(newline="") as fh:
-        ours = mean_psnr(list(csv.DictReader(fh)), "jpeg_capacity")
+    rows = _sweep(tmp_path / "run", "codec=[jpeg_capacity]", "codec.jpeg_capacity.source.optimize=false")
+    ours = mean_psnr(rows, "jpeg_capacity")
     published = capacity_derived_curve(COMPRESSAI_JPEG, SNRS[1:], 1 / 16)
     gaps = {s: round(ours[s] - published[s], 3) for s in SNRS[1:]}
     assert all(abs(g) <= 0.4 for g in gaps.values()), gaps
