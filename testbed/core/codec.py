@@ -138,6 +138,11 @@ class Codec(Plugin, ABC):
     def check_point(self, channel, cbr: float) -> None:
         """Raise :class:`ConfigError` if this codec cannot serve ``channel`` at ``cbr`` (before any work)."""
 
+    def check_snr(self, channel, cbr: float, snr_db: float) -> None:
+        """Raise :class:`ConfigError` if this codec cannot serve ``channel`` at ``cbr`` at this SNR
+        (a model trained for one SNR or an SNR range), before any work. Called only for points
+        :meth:`check_point` accepts."""
+
     def supported_cbrs(self) -> list[float] | None:
         """The CBRs this codec can send (a trained model has one), or ``None`` for any."""
         return None

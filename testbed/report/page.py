@@ -112,8 +112,9 @@ def runs_section(files: list[Path], rows: list[dict], repeated: int) -> str:
         skipped = f.parent / "skipped.json"
         if skipped.exists():
             entries = read_skipped(skipped)
-            body.append(H.table(["codec", "channel", "CBR", "skipped because"],
-                                [[e["codec"], e["channel"], (f"{e['cbr']:.4g}", e["cbr"]), e["reason"]]
+            body.append(H.table(["codec", "channel", "CBR", "SNR (dB)", "skipped because"],
+                                [[e["codec"], e["channel"], (f"{e['cbr']:.4g}", e["cbr"]),
+                                  (f"{e['snr_db']:g}", e["snr_db"]) if "snr_db" in e else ("all", -1e9), e["reason"]]
                                  for e in entries], caption=f"points not run ({f.parent.name})"))
         config = f.parent / ".hydra" / "config.yaml"
         if config.exists():

@@ -113,7 +113,8 @@ def merge_results(paths: Sequence[str | Path], out_dir: str | Path) -> MergeSumm
         _copy_images(row, path.parent, out_dir)
     _write(out_dir / RESULTS_FILE, [r for r, _ in sorted(merged.values(), key=lambda rp: _order(rp[0]))],
            list(BASE_COLUMNS) + metrics)
-    _merge_skipped(files, out_dir, {(r["codec"], r["channel"], float(r["cbr"])) for r, _ in merged.values()})
+    _merge_skipped(files, out_dir, {(r["codec"], r["channel"], float(r["cbr"]), float(r["snr_db"]))
+                                    for r, _ in merged.values()})
     summary = MergeSummary(out_dir / RESULTS_FILE, files, len(merged), duplicates, missing)
     log.info("merged %s", summary)
     return summary
@@ -155,14 +156,19 @@ def _write(path: Path, rows: list[dict], columns: list[str]) -> None:
 
 
 def _merge_skipped(files: list[Path], out_dir: Path, served: set) -> None:
-    """The union of the jobs' skipped points, less those another job did serve."""
+    """The union of the jobs' skipped points, less those another job did serve. ``served``: the
+    (codec, channel, cbr, snr) of every merged row; a whole-point entry is dropped when any SNR of
+    the point was served, a single-SNR entry only when that SNR was."""
+    points = {key[:3] for key in served}
     entries = {}
     for path in files:
         skipped = path.parent / "skipped.json"
         if skipped.exists() and skipped.resolve() != (out_dir / "skipped.json").resolve():
             for e in read_skipped(skipped):
-                if (e["codec"], e["channel"], float(e["cbr"])) not in served:
-                    entries[(e["codec"], e["channel"], float(e["cbr"]))] = e
+                point = (e["codec"], e["channel"], float(e["cbr"]))
+                key = point + ((float(e["snr_db"]),) if "snr_db" in e else ())
+                if key not in (served if len(key) > 3 else points):
+                    entries[key] = e
     if entries:
         (out_dir / "skipped.json").write_text(json.dumps(list(entries.values()), indent=1) + "\n")
 

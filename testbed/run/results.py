@@ -153,8 +153,9 @@ SKIPPED_FILE = "skipped.json"
 
 
 def read_skipped(path: str | Path) -> list[dict]:
-    """The valid entries of a ``skipped.json`` ({codec, channel, cbr, reason}); a file that is not
-    such a list, and entries that are not, are skipped with a warning naming the file."""
+    """The valid entries of a ``skipped.json`` ({codec, channel, cbr, reason}, and ``snr_db`` where
+    only one SNR of the point was left out); a file that is not such a list, and entries that are
+    not, are skipped with a warning naming the file."""
     try:
         data = json.loads(Path(path).read_text(encoding="utf-8", errors="replace"))
     except (OSError, ValueError) as err:
@@ -163,8 +164,11 @@ def read_skipped(path: str | Path) -> list[dict]:
     entries = []
     for i, e in enumerate(data if isinstance(data, list) else []):
         try:
-            entries.append({"codec": str(e["codec"]), "channel": str(e["channel"]), "cbr": parse_number(e["cbr"]),
-                            "reason": str(e.get("reason", ""))})
+            entry = {"codec": str(e["codec"]), "channel": str(e["channel"]), "cbr": parse_number(e["cbr"]),
+                     "reason": str(e.get("reason", ""))}
+            if e.get("snr_db") is not None:
+                entry["snr_db"] = parse_number(e["snr_db"])
+            entries.append(entry)
         except (TypeError, KeyError, ValueError, AttributeError):
             log.warning("%s entry %d is not {codec, channel, cbr, reason}: ignored", path, i)
     if not isinstance(data, list):

@@ -51,7 +51,7 @@ class SweepSetup:
     save_images: int
     device: torch.device
     score_memo: dict = field(default_factory=dict)  # metric -> {(reference, reconstruction): score}
-    skipped: dict = field(default_factory=dict)  # (codec, channel, cbr) -> why it cannot be served
+    skipped: dict = field(default_factory=dict)  # (codec, channel, cbr[, snr]) -> why it cannot be served
     shard: tuple[int, int] = (0, 1)  # (index, count): this job runs every count-th point from index
 
     @property
@@ -75,7 +75,7 @@ def build(cfg: DictConfig) -> SweepSetup:
     for obj in (*codecs.values(), *channels.values()):
         obj.check()
     # points no codec setting can serve are known now: refuse them before the metrics load their weights
-    skipped = unsupported_points(codecs, channels, grid.cbr, cfg.get("unsupported", "error"))
+    skipped = unsupported_points(codecs, channels, grid.cbr, cfg.get("unsupported", "error"), grid.snr_db)
     for obj in metrics.values():
         obj.check()
     dataset = instantiate(cfg.dataset, base=Dataset)
@@ -101,12 +101,14 @@ def _check_sizes(records: list[ImageRecord], metrics: dict) -> None:
                               f"or drop {name} from the metric list")
 
 
-def unsupported_points(codecs: dict, channels: dict, cbrs, policy: str = "error") -> dict:
-    """The (codec, channel, CBR) points no codec setting can serve, with the reason for each.
+def unsupported_points(codecs: dict, channels: dict, cbrs, policy: str = "error", snrs=()) -> dict:
+    """The (codec, channel, CBR) points no codec setting can serve, and the (codec, channel, CBR, SNR)
+    points of served ones that a model cannot serve at that SNR, with the reason for each.
 
     ``policy = "error"`` raises on the first (the default: a typo in a preset should stop it);
     ``"skip"`` returns them all, so a grid that mixes fixed-rate models with any-rate codecs (the
-    paper presets: DeepJSCC has one CBR and one channel) runs what can run.
+    paper presets: DeepJSCC has one CBR and one channel; a released model one SNR range) runs what
+    can run.
     """
     if policy not in ("error", "skip"):
         raise ConfigError(f"unsupported={policy!r}: use error (stop on a point no codec setting serves) or skip")
@@ -121,6 +123,14 @@ def unsupported_points(codecs: dict, channels: dict, cbrs, policy: str = "error"
                     if policy == "error":
                         raise
                     skipped[(name, channel_name, cbr)] = str(err)
+                    continue
+                for snr in snrs:
+                    try:
+                        codec.check_snr(channel, cbr, snr)
+                    except ConfigError as err:
+                        if policy == "error":
+                            raise
+                        skipped[(name, channel_name, cbr, snr)] = str(err)
     return skipped
 
 
@@ -149,7 +159,8 @@ def sweep_points(setup: SweepSetup) -> list[tuple]:
     every ``count``-th from ``index`` when sharded (codec-major order, so shards share the work)."""
     points = [(c, h, cbr, snr, rep) for c in setup.codecs for h in setup.channels
               for cbr in setup.grid.cbr for snr in setup.grid.snr_db
-              for rep in range(setup.grid.repetitions) if (c, h, cbr) not in setup.skipped]
+              for rep in range(setup.grid.repetitions)
+              if (c, h, cbr) not in setup.skipped and (c, h, cbr, snr) not in setup.skipped]
     index, count = setup.shard
     return points[index::count]
 
@@ -201,9 +212,12 @@ def _sweep(setup: SweepSetup, store: ResultsStore, out_dir: Path) -> Path:
 
 def _record_skipped(setup: SweepSetup, out_dir: Path) -> None:
     """Log the points left out and list them in ``skipped.json`` (the report shows them)."""
-    entries = [dict(codec=c, channel=h, cbr=cbr, reason=why) for (c, h, cbr), why in setup.skipped.items()]
+    entries = [dict(codec=key[0], channel=key[1], cbr=key[2], **({"snr_db": key[3]} if len(key) > 3 else {}),
+                    reason=why) for key, why in setup.skipped.items()]
     for entry in entries:
-        log.warning("skipped %s/%s at CBR %.4g: %s", entry["codec"], entry["channel"], entry["cbr"], entry["reason"])
+        at = f" and SNR {entry['snr_db']:g} dB" if "snr_db" in entry else ""
+        log.warning("skipped %s/%s at CBR %.4g%s: %s", entry["codec"], entry["channel"], entry["cbr"], at,
+                    entry["reason"])
     path = out_dir / "skipped.json"
     if entries:
         out_dir.mkdir(parents=True, exist_ok=True)
