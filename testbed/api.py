@@ -63,7 +63,7 @@ def run(*overrides: str, out: str | Path | None = None, plots: bool | None = Non
     if cfg.get("plots", True) if plots is None else plots:
         from testbed.report.plots import plot_results
 
-        written = plot_results([results], folder / "plots", formats=("png",))
+        written = plot_results([results], folder / "plots", formats=("png",), scope="run")
         drawn = [p for p in written if p.suffix == ".png" and not p.stem.startswith("grid_")]
     if cfg.get("report", True) if report is None else report:
         from testbed.report.page import build_report

@@ -66,7 +66,7 @@ def _hydra_app(cfg) -> None:
     if cfg.get("plots", True):
         from testbed.report.plots import plot_results
 
-        written = plot_results([results], out_dir / "plots")
+        written = plot_results([results], out_dir / "plots", formats=("png",), scope="run")  # `testbed plot`: all
         log.info("results: %s; %d figure files in %s", results, len(written), out_dir / "plots")
         drawn = [p for p in written if p.suffix == ".png" and not p.stem.startswith("grid_")]
     if cfg.get("report", True):

@@ -125,6 +125,27 @@ def runs_section(files: list[Path], rows: list[dict], repeated: int) -> str:
     return H.section("Runs", "\n".join(body), "runs")
 
 
+def findings_section(rows: list[dict], metrics: list[str], figures: Sequence[Path]) -> str:
+    """What the run found: every metric against SNR per channel and CBR (real units, spread over
+    images), then the findings table computed from the rows (:mod:`testbed.report.findings`)."""
+    from testbed.report.findings import findings
+
+    summaries = sorted(p for p in figures if p.stem.startswith("summary_"))
+    body = ['<div class="figures">' + "\n".join(H.figure(p, p.stem.replace("_", " "), wide=True)
+                                                 for p in summaries) + "</div>"]
+    found = findings([{k: v for k, v in r.items()} for r in rows], metrics)
+    if found:
+        body.append(H.table(["channel", "CBR", "finding", "about", "metric", "what the rows show"],
+                            [[f.channel, (f"{f.cbr:.4g}", f.cbr), f.kind, f.subject, f.metric, f.text] for f in found],
+                            caption="Findings: cliffs of the digital codecs (at least half the images decode from "
+                                    "that SNR up); SNRs where each analog codec beats each digital one, per "
+                                    "metric; points where a semantic metric orders codecs unlike PSNR",
+                            table_id="findings-table"))
+    else:
+        body.append('<p class="note">No findings: the run has no digital codec, or a single SNR.</p>')
+    return H.section("Findings", "\n".join(body), "findings")
+
+
 def provenance_section(rows: list[dict]) -> str:
     versions = Counter(r.get("code_version") for r in rows)
     described = {}
@@ -175,8 +196,9 @@ def figures_section(rows: list[dict], out_dir: Path, metrics: list[str], drawn: 
     from testbed.report.plots import plot_rows
 
     written = list(drawn) if drawn is not None else plot_rows(rows, out_dir / "figures", metrics=metrics,
-                                                                formats=("png",))
-    ordered = sorted(written, key=lambda p: (not p.stem.startswith(("panel", "rank")), p.stem))
+                                                                formats=("png",), scope="run")
+    ordered = sorted((p for p in written if not p.stem.startswith("summary_")),
+                     key=lambda p: (not p.stem.startswith(("panel", "rank")), p.stem))
     return H.section("Figures", '<div class="figures">' + "\n".join(
         H.figure(p, p.stem.replace("_", " "), wide=p.stem.startswith("panel")) for p in ordered) + "</div>", "figures")
 
@@ -229,9 +251,13 @@ def build_report(paths: Sequence[str | Path], out_dir: str | Path | None = None,
         raise ConfigError(f"testbed report: {', '.join(map(str, files))} hold no rows yet")
     metrics = metric_columns([{k: v for k, v in rows[0].items() if not k.startswith("_")}])
     title = title or "testbed report: " + ", ".join(f.parent.name for f in files)
-    sections = [runs_section(files, rows, repeated), figures_section(rows, out_dir, metrics, figures),
+    if figures is None:
+        from testbed.report.plots import plot_rows
+
+        figures = plot_rows(rows, out_dir / "figures", metrics=metrics, formats=("png",), scope="run")
+    sections = [findings_section(rows, metrics, figures), figures_section(rows, out_dir, metrics, figures),
                 tables_section(rows, metrics), gallery_section(rows, metrics, out_dir, gallery_snr, gallery_cbr),
-                provenance_section(rows)]
+                runs_section(files, rows, repeated), provenance_section(rows)]
     path = out_dir / REPORT_FILE
     path.write_text(H.page(title, sections), encoding="utf-8")
     (out_dir / TABLES_FILE).write_text(markdown_tables(rows, metrics), encoding="utf-8")

@@ -1,0 +1,151 @@
+"""What a run found, computed from its rows alone: the first thing a report shows.
+
+Per channel and CBR:
+
+* **cliff**: each digital codec's cliff SNR, the lowest swept SNR from which on at least half of
+  the images decode at every higher swept SNR (the curve's MCS at each point: its fixed MCS, or
+  the envelope's choice for an MCS table);
+* **wins**: per metric, the swept SNRs where each analog codec (learned deep-JSCC, uncoded) has a
+  better mean than each digital codec (separation with LDPC, or the capacity bound);
+* **rank flips**: the (SNR, metric) points where a semantic metric (LPIPS, ST-LPIPS, ViTScore,
+  SeSS) orders the codecs differently from PSNR.
+
+Codecs are told apart by their rows: ``mcs_policy`` ``fixed``/``table`` or ``mcs == capacity`` is
+digital, ``mcs == analog`` is analog.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass
+
+import numpy as np
+
+from testbed.report.aggregate import LOWER_IS_BETTER, curves
+
+#: Metrics that score meaning rather than pixels (their order is compared with PSNR's).
+SEMANTIC_METRICS = ("lpips", "st_lpips", "vitscore", "sess")
+#: Fraction of images that must decode for a point to be above the cliff.
+DECODE_SHARE = 0.5
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One line of the findings table: where (channel, CBR), what kind, about whom, and the fact."""
+
+    channel: str
+    cbr: float
+    kind: str  # cliff | wins | rank flip
+    subject: str
+    metric: str
+    text: str
+
+
+def is_digital(row: dict) -> bool:
+    return row.get("mcs_policy") in ("fixed", "table") or row.get("mcs") == "capacity"
+
+
+def snr_ranges(snrs: list[float], chosen: set[float]) -> str:
+    """``[1, 4, 7, 10]``, ``{1, 4, 10}`` -> ``"1-4, 10 dB"`` (runs of consecutive swept SNRs)."""
+    runs, current = [], []
+    for s in snrs:
+        if s in chosen:
+            current.append(s)
+        elif current:
+            runs.append(current)
+            current = []
+    if current:
+        runs.append(current)
+    if not runs:
+        return "nowhere"
+    if runs == [snrs]:
+        return "at every SNR"
+    return ", ".join(f"{r[0]:g}" if len(r) == 1 else f"{r[0]:g}-{r[-1]:g}" for r in runs) + " dB"
+
+
+def cliff_snr(rows: list[dict], chosen: dict[float, str]) -> float | None:
+    """The cliff SNR of one codec's rows (``chosen``: SNR -> MCS of its curve); ``None``: it never
+    decodes at the highest SNR. ``-inf``: it decodes at every swept SNR."""
+    share = {}
+    for snr, mcs in chosen.items():
+        fails = [bool(r.get("decode_failed")) for r in rows if np.isclose(r["snr_db"], snr) and r["mcs"] == mcs]
+        share[snr] = 1.0 - float(np.mean(fails)) if fails else 0.0
+    cliff = None
+    for snr in sorted(share, reverse=True):
+        if share[snr] < DECODE_SHARE:
+            break
+        cliff = snr
+    if cliff is not None and cliff == min(share):
+        return float("-inf")
+    return cliff
+
+
+def _better(a: float, b: float, metric: str) -> bool:
+    return a < b if metric in LOWER_IS_BETTER else a > b
+
+
+def findings(rows: list[dict], metrics: list[str]) -> list[Finding]:
+    """Every finding of ``rows`` (results rows of one or more runs)."""
+    out: list[Finding] = []
+    by_point = defaultdict(list)
+    for r in rows:
+        by_point[(r["channel"], float(r["cbr"]))].append(r)
+    for (channel, cbr), part in sorted(by_point.items()):
+        snrs = sorted({float(r["snr_db"]) for r in part})
+        digital = sorted({r["codec"] for r in part if is_digital(r)})
+        analog = sorted({r["codec"] for r in part if r.get("mcs") == "analog"})
+        pixel = "psnr" if "psnr" in metrics else (metrics[0] if metrics else None)
+        if pixel is None:
+            continue
+        means = {m: {c.label: dict(zip(c.x, c.mean)) for c in curves(part, m, "snr_db", "cbr", cbr)} for m in metrics}
+        label_of = {r["codec"]: _label(part, r["codec"], means[pixel]) for r in part}
+        for codec in digital:
+            (curve,) = [c for c in curves([r for r in part if r["codec"] == codec], pixel, "snr_db", "cbr", cbr)]
+            cliff = cliff_snr([r for r in part if r["codec"] == codec], dict(zip(curve.x, curve.chosen)))
+            if any(r.get("mcs") == "capacity" for r in part if r["codec"] == codec):
+                continue  # an ideal code has no cliff
+            text = ("decodes at every swept SNR" if cliff == float("-inf") else
+                    f"fails at every swept SNR (fewer than half the images decode even at {max(snrs):g} dB)"
+                    if cliff is None else f"cliff at {cliff:g} dB: at least half the images decode from there up")
+            out.append(Finding(channel, cbr, "cliff", codec, pixel, text))
+        for metric in metrics:
+            for a in analog:
+                for d in digital:
+                    ma, md = means[metric].get(label_of[a], {}), means[metric].get(label_of[d], {})
+                    wins = {s for s in snrs if s in ma and s in md and _better(ma[s], md[s], metric)}
+                    out.append(Finding(channel, cbr, "wins", f"{a} over {d}", metric, snr_ranges(snrs, wins)))
+        for metric in [m for m in metrics if m in SEMANTIC_METRICS]:
+            for snr in snrs:
+                flips = _discordant(means[pixel], means[metric], snr, pixel, metric)
+                if flips:
+                    out.append(Finding(channel, cbr, "rank flip", f"{snr:g} dB", metric, "; ".join(
+                        f"{pixel} ranks {a} above {b}, {metric} {b} above {a}" for a, b in flips)))
+    return out
+
+
+def _label(rows: list[dict], codec: str, curves_of: dict) -> str:
+    """The curve label of ``codec`` among ``curves_of`` (codec / channel, with its MCS note)."""
+    prefix = f"{codec} / "
+    return next((label for label in curves_of if label.startswith(prefix)), codec)
+
+
+def _discordant(first: dict, second: dict, snr: float, m1: str, m2: str) -> list[tuple[str, str]]:
+    """Codec pairs (a, b) that ``m1`` orders a > b and ``m2`` b > a at ``snr``, both strictly (by
+    more than 1e-9 relative: two identical fallback images are a tie, not an order)."""
+    def values(curves_of):
+        return {label.split(" / ")[0]: v[snr] for label, v in sorted(curves_of.items()) if snr in v}
+
+    one, two = values(first), values(second)
+    codecs = [c for c in one if c in two]
+    out = []
+    for i, a in enumerate(codecs):
+        for b in codecs[i + 1:]:
+            for x, y in ((a, b), (b, a)):
+                if _strictly(one[x], one[y], m1) and _strictly(two[y], two[x], m2):
+                    out.append((x, y))
+    return out
+
+
+def _strictly(a: float, b: float, metric: str) -> bool:
+    """``a`` better than ``b`` by more than float noise."""
+    return _better(a, b, metric) and abs(a - b) > 1e-9 * max(abs(a), abs(b), 1.0)
