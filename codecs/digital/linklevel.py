@@ -39,6 +39,7 @@ class LinkPoint:
     bit_errors: int
     block_errors: int
     seconds: float
+    interleave: bool = True  #: the 38.212 bit interleaver was applied (``fec.interleave``)
 
     @property
     def ber(self) -> float:
@@ -79,15 +80,18 @@ def simulate_point(coding: CodedModulation, channel: Channel, k: int, n: int, mo
         frames += size
         draw += 1
     return LinkPoint(coding.fec.decoder, getattr(channel, "name", type(channel).__name__), modulation, k, n,
-                     float(ebno_db), snr_db, frames, bit_errors, block_errors, time.perf_counter() - started)
+                     float(ebno_db), snr_db, frames, bit_errors, block_errors, time.perf_counter() - started,
+                     coding.fec.interleave)
 
 
 def waterfall(k: int, n: int, modulation: str, ebno_db: Sequence[float], channel: Channel,
-              decoders: Sequence[str] = ("fast",), iterations: int = 20, **kwargs) -> list[LinkPoint]:
-    """BER/BLER curves of each decoder over the Eb/N0 list (same seeds, so the same noise)."""
+              decoders: Sequence[str] = ("fast",), iterations: int = 20, interleave: bool = True,
+              **kwargs) -> list[LinkPoint]:
+    """BER/BLER curves of each decoder over the Eb/N0 list (same seeds, so the same noise); with or
+    without the 38.212 bit interleaver."""
     points = []
     for decoder in decoders:
-        coding = CodedModulation(LDPC5G(iterations=iterations, decoder=decoder), QAMModem())
+        coding = CodedModulation(LDPC5G(iterations=iterations, decoder=decoder, interleave=interleave), QAMModem())
         for ebno in ebno_db:
             points.append(simulate_point(coding, channel, k, n, modulation, ebno, **kwargs))
     return points

@@ -24,6 +24,8 @@ def add_parser(sub) -> None:
     p.add_argument("--decoder", nargs="+", default=["fast"], help="decoders to compare (fast, sionna)")
     p.add_argument("--channel", default="awgn", help="a channel option (testbed list channel): awgn, rayleigh, ...")
     p.add_argument("--iterations", type=int, default=20)
+    p.add_argument("--no-interleave", dest="interleave", action="store_false",
+                   help="send codewords without the 38.212 bit interleaver (on by default)")
     p.add_argument("--max-block-errors", type=int, default=100, help="stop a point after this many codeword errors")
     p.add_argument("--max-frames", type=int, default=10_000, help="... or after this many codewords")
     p.add_argument("--seed", type=int, default=0)
@@ -37,7 +39,8 @@ def run(args: argparse.Namespace) -> int:
     channel = _channel(args.channel)
     try:
         points = waterfall(args.k, args.n, args.modulation, args.ebno, channel, decoders=args.decoder,
-                           iterations=args.iterations, max_block_errors=args.max_block_errors,
+                           iterations=args.iterations, interleave=args.interleave,
+                           max_block_errors=args.max_block_errors,
                            max_frames=args.max_frames, seed=args.seed)
     except (ValueError, AssertionError) as err:
         raise ConfigError(f"waterfall: cannot simulate k={args.k}, n={args.n}: {err}") from err

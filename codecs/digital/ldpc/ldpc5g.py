@@ -27,6 +27,15 @@ termination, sum-product or min-sum check nodes -- with ``schedule: flooding, ea
 it makes the same decisions as Sionna's decoder (up to float32 rounding); ``sionna``, Sionna's
 ``LDPC5GDecoder``, the reference (flooding, all iterations).
 
+Bit interleaving (TS 38.212 §5.4.2.2, :mod:`.interleaver`): with ``interleave=True`` (the default,
+``fec.interleave``) :class:`~testbed.codecs.digital.coded_modulation.CodedModulation` interleaves
+each rate-matched codeword for the QAM order before mapping and deinterleaves the LLRs before
+decoding (:meth:`LDPC5G.interleave_bits`, :meth:`LDPC5G.deinterleave_llrs`; it needs the bits per
+symbol, which the code itself does not know); :meth:`LDPC5G.encode` / :meth:`LDPC5G.decode` work
+in codeword order. Interleaving, :meth:`LDPC5G.plan` rounds n up to a multiple of the bits per
+symbol (38.212's E is one), which can add up to Qm - 1 parity bits per codeword, tip a rate just
+above 1/3 below it (then segments stay within BG2's k <= 3824) or one at 1/5 into repetition.
+
 Sionna's objects are imported lazily (importing Sionna takes seconds) and cached per (k, n, device).
 """
 
@@ -41,6 +50,7 @@ import torch
 
 from testbed.codecs.digital.ldpc.decoders import (CN_UPDATES, SCHEDULES, SIONNA_CN_UPDATES, FastBP,  # noqa: F401
                                                   LDPCDecoder, SionnaBP, decoder_from_options)
+from testbed.codecs.digital.ldpc.interleaver import deinterleave, interleave
 from testbed.core.errors import ConfigError
 
 MIN_CODE_RATE: float = 1 / 5  #: lowest rate without repetition coding (BG2 mother code)
@@ -122,6 +132,7 @@ class LDPC5G:
             :class:`SionnaBP`), or its name ``fast`` / ``sionna`` with the flat options below
             (Python API): ``cn_update``, ``schedule`` and ``early_stop`` (``None``: what the decoder
             does best, layered with early stop for ``fast``), ``max_batch_messages`` (``sionna``).
+        interleave: apply the 38.212 §5.4.2.2 bit interleaver between rate matching and QAM.
 
     After each decode, :attr:`last_iterations` holds, per decoded item, int32 ``[num_codewords]``
     with the iterations each codeword used (``iterations`` for every codeword with ``sionna``).
@@ -136,7 +147,10 @@ class LDPC5G:
         schedule: str | None = None,
         early_stop: bool | None = None,
         max_batch_messages: int | None = None,
+        interleave: bool = True,
     ) -> None:
+        if not isinstance(interleave, bool):
+            raise ConfigError(f"fec.interleave must be true or false, got {interleave!r}")
         if not _is_int(iterations) or iterations < 1:
             raise ConfigError(f"fec.iterations must be a whole number >= 1, got {iterations!r}")
         if not _is_int(max_info_bits) or not MIN_K <= max_info_bits <= MAX_K:
@@ -160,28 +174,32 @@ class LDPC5G:
                                                max_batch_messages)
         self.iterations = int(iterations)
         self.max_info_bits = int(max_info_bits)
+        self.interleave = interleave
         self.decoder = self.choice.name
         self.cn_update, self.schedule, self.early_stop = self.choice.cn_update, self.choice.schedule, self.choice.early_stop
         self.last_iterations: list[torch.Tensor] = []
         self._coders: dict[tuple[int, int, str], tuple[object, object]] = {}
 
     # ------------------------------------------------------------------ planning (no Sionna)
-    def plan(self, payload_bits: int, code_rate: float) -> CodewordPlan:
-        """Codeword layout for ``payload_bits`` at ``code_rate``; pure arithmetic, deterministic."""
+    def plan(self, payload_bits: int, code_rate: float, bits_per_symbol: int | None = None) -> CodewordPlan:
+        """Codeword layout for ``payload_bits`` at ``code_rate``; pure arithmetic, deterministic.
+
+        With the interleaver on and ``bits_per_symbol`` (Qm) given, n is rounded up to a multiple of
+        Qm, as 38.212 sizes E, so that each codeword fills whole QAM symbols (:mod:`.interleaver`).
+        """
         if not _is_int(payload_bits) or payload_bits < 0:
             raise ValueError(f"payload_bits must be a whole number >= 0, got {payload_bits!r}")
         rate = _rate_fraction(code_rate)
+        align = int(bits_per_symbol) if self.interleave and bits_per_symbol else 1
         cap = self.max_info_bits
         if rate < Fraction(1, 3):  # keep BG2: above k = 3824 Sionna picks BG1, which needs rate >= 1/3
             cap = min(cap, MAX_K_BELOW_THIRD)
-        num_codewords = math.ceil(payload_bits / cap)
-        k = max(math.ceil(payload_bits / num_codewords), MIN_K) if num_codewords else MIN_K
-        n = math.ceil(k * rate.denominator / rate.numerator)  # k / n <= rate, exactly
-        if rate < Fraction(1, 5):  # repetition: the rate-1/5 codeword, repeated up to n bits
-            return CodewordPlan(k=k, n=n, num_codewords=num_codewords, payload_bits=int(payload_bits), mother_n=5 * k)
-        for _ in range(2):  # the lifting size depends on the rate (via the base graph)
-            n = max(n, k + lifting_size(k, Fraction(k, n)) // 2 + 1)
-        return CodewordPlan(k=k, n=n, num_codewords=num_codewords, payload_bits=int(payload_bits))
+        num_codewords, k, n = _layout(payload_bits, rate, cap, align)
+        if k > MAX_K_BELOW_THIRD and Fraction(k, n) < Fraction(1, 3):  # rounding n up crossed rate 1/3
+            num_codewords, k, n = _layout(payload_bits, rate, MAX_K_BELOW_THIRD, align)
+        # below rate 1/5 (or pushed there by rounding): the rate-1/5 codeword, repeated up to n bits
+        return CodewordPlan(k=k, n=n, num_codewords=num_codewords, payload_bits=int(payload_bits),
+                            mother_n=min(n, 5 * k))
 
     # ------------------------------------------------------------------ Sionna objects
     def _get(self, k: int, n: int, device: torch.device) -> tuple[object, object]:
@@ -205,6 +223,14 @@ class LDPC5G:
         if plan.n > plan.mother_n:  # repetition below rate 1/5: the circular buffer wraps around
             coded = coded[:, torch.arange(plan.n, device=coded.device) % plan.mother_n]
         return coded
+
+    def interleave_bits(self, coded: torch.Tensor, bits_per_symbol: int) -> torch.Tensor:
+        """Codewords ``[num_codewords, n]`` -> interleaved for ``bits_per_symbol`` (as is when off)."""
+        return interleave(coded, bits_per_symbol) if self.interleave else coded
+
+    def deinterleave_llrs(self, llrs: torch.Tensor, bits_per_symbol: int) -> torch.Tensor:
+        """Demapped LLRs ``[num_codewords, n]`` -> codeword order (as is when off)."""
+        return deinterleave(llrs, bits_per_symbol) if self.interleave else llrs
 
     def decode(self, llrs: torch.Tensor, plan: CodewordPlan) -> torch.Tensor:
         """Logit LLRs float32 ``[num_codewords, n]`` (ln P(1)/P(0)) -> hard bits ``[num_codewords, k]``."""
@@ -260,7 +286,23 @@ class LDPC5G:
             "fec_early_stop": self.early_stop,
             "fec_cn_update": self.cn_update,
             "fec_max_info_bits": self.max_info_bits,
+            "fec_interleave": self.interleave,
         }
+
+
+def _layout(payload_bits: int, rate: Fraction, cap: int, align: int) -> tuple[int, int, int]:
+    """(num_codewords, k, n) for segments of at most ``cap`` bits, n a multiple of ``align``."""
+    num_codewords = math.ceil(payload_bits / cap)
+    k = max(math.ceil(payload_bits / num_codewords), MIN_K) if num_codewords else MIN_K
+    n = _round_up(math.ceil(k * rate.denominator / rate.numerator), align)  # k / n <= rate, exactly
+    if rate >= Fraction(1, 5):
+        for _ in range(2):  # decodability margin; the lifting size depends on the rate (via the base graph)
+            n = _round_up(max(n, k + lifting_size(k, Fraction(k, n)) // 2 + 1), align)
+    return num_codewords, k, n
+
+
+def _round_up(n: int, multiple: int) -> int:
+    return -(-n // multiple) * multiple
 
 
 def _combine_copies(llrs: torch.Tensor, plan: CodewordPlan) -> torch.Tensor:

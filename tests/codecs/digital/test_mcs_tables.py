@@ -52,8 +52,11 @@ def _bit_errors(rate: float, snr_db: float, payload: int = 3000) -> int:
 
 def test_repetition_gains_what_it_should_and_decodes_noiselessly():
     assert _bit_errors(120 / 1024, 40.0) == 0
-    # at an Es/N0 where rate 1/5 fails, the rate-0.117 code (1.7x the energy per bit) decodes
-    assert _bit_errors(0.2, -6.5) > 50 and _bit_errors(120 / 1024, -6.5) == 0
+    # at an Es/N0 where rate 1/5 fails, the rate-0.117 code (1.7x the energy per bit) decodes. -6 dB, not
+    # the edge of the waterfall: at -6.5 dB one draw in ten or so still fails (bit interleaver on: 82 bit
+    # errors for this draw); at -6.0 dB 13 of 13 noise draws decoded, with and without the interleaver,
+    # while rate 1/5 (Shannon limit -5.3 dB here) left 770-880 bit errors in each of 5.
+    assert _bit_errors(0.2, -6.0) > 50 and _bit_errors(120 / 1024, -6.0) == 0
 
 
 def test_256qam_round_trip():
