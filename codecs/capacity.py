@@ -12,7 +12,7 @@ from typing import Sequence
 
 from testbed.core.channel import Channel
 from testbed.core.codec import Codec, ImageRecord, Reception, SourceCodec, Transmission, fallback_image
-from testbed.codecs.source.rate_control import EncodingCache, best_quality
+from testbed.codecs.source.rate_control import SHARED_CACHE, best_quality
 from testbed.core.images import rgb8_to_tensor
 
 
@@ -23,7 +23,7 @@ class CapacityBound(Codec):
 
     def __init__(self, source: SourceCodec) -> None:
         self.source = source
-        self.cache = EncodingCache()
+        self.cache = SHARED_CACHE  # encodings shared by every codec of the process (same source settings)
 
     def bind(self, name: str, device="cpu"):
         super().bind(name, device)

@@ -21,7 +21,7 @@ from testbed.codecs.digital.ldpc.ldpc5g import LDPC5G
 from testbed.codecs.digital.mcs import AWGN_MCS_TABLE, MCS, parse_mcs
 from testbed.codecs.digital.mcs_tables import NR_TABLES, nr_table
 from testbed.codecs.digital.qam import QAMModem
-from testbed.codecs.source.rate_control import EncodingCache, best_quality
+from testbed.codecs.source.rate_control import SHARED_CACHE, best_quality
 from testbed.core.errors import ConfigError
 from testbed.core.images import rgb8_to_tensor
 
@@ -57,7 +57,7 @@ class Separation(Codec):
         self.mcs = parse_mcs_list(mcs)
         self.mcs_policy = "table" if (isinstance(mcs, str) and (mcs == "table" or mcs in NR_TABLES)) \
             or len(self.mcs) > 1 else "fixed"
-        self.cache = EncodingCache()
+        self.cache = SHARED_CACHE  # encodings shared by every codec of the process (same source settings)
 
     @property
     def fec(self) -> LDPC5G:

@@ -54,3 +54,19 @@ def test_load_joins_runs_and_figures_draw_from_a_dataframe(tmp_path):
         tb.figures(df, "lpips")
     with pytest.raises(ConfigError, match="no results.csv"):
         tb.load(tmp_path / "nowhere")
+
+
+def test_the_readme_example_runs(tmp_path, monkeypatch):
+    """The notebook example of README.md's Python API section, as a user pastes it."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parent.parent / "README.md").read_text()
+    section = readme[readme.index("## Python API"):]
+    example = re.search(r"```python\n(import testbed\.api as tb\n.*?)```", section, re.S).group(1)
+    monkeypatch.chdir(tmp_path)
+    namespace: dict = {}
+    exec(compile(example, "README.md (Python API)", "exec"), namespace)
+    assert (tmp_path / "outputs/notebook/report.html").is_file()
+    assert (tmp_path / "outputs/notebook/adjscc_psnr.png").is_file()
+    assert set(namespace["df"].codec) == {"bpg_capacity", "adjscc"} and len(namespace["df"]) == 2 * 3 * 2

@@ -1,7 +1,9 @@
 """Source-rate control for the digital chain: an encoding cache and the best-fitting quality search.
 
 DESIGN.md §4: pick the highest source quality whose file fits the bit budget; source encodings are
-computed once per (image, codec, quality) and reused across SNRs, channels and repetitions.
+computed once per (image, source settings, quality) and reused across SNRs, channels, repetitions
+and codecs: every digital codec of a process shares :data:`SHARED_CACHE` (``bpg_ldpc`` and
+``bpg_capacity`` with the same source settings encode each image once, an exact saving).
 """
 
 from __future__ import annotations
@@ -30,6 +32,9 @@ class EncodingCache:
         misses: lookups that ran the encoder.
     """
 
+    #: Most files kept; beyond it the oldest are dropped (re-encoded if asked for again).
+    max_files: int = 100_000
+
     def __init__(self) -> None:
         self._files: dict[tuple[str, str, Hashable], bytes] = {}
         self.hits = 0
@@ -47,6 +52,8 @@ class EncodingCache:
             return data
         self.misses += 1
         data = bytes(source.encode(record.as_uint8(), quality))
+        if len(self._files) >= self.max_files:
+            self._files.pop(next(iter(self._files)))
         self._files[key] = data
         return data
 
@@ -55,6 +62,10 @@ class EncodingCache:
         self._files.clear()
         self.hits = 0
         self.misses = 0
+
+
+#: The cache every source-coded codec of this process uses (``SHARED_CACHE.clear()`` frees it).
+SHARED_CACHE = EncodingCache()
 
 
 def best_quality(
