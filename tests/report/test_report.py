@@ -84,6 +84,16 @@ def test_report_opens_in_headless_chromium(report):
             "return Array.from(document.querySelectorAll('#gallery figure.card'))"
             ".filter(f => f.getBoundingClientRect().width > 0).map(f => f.dataset.codec);")
         assert set(CODECS) | {"original"} <= set(shown)
+        # what the run found comes first: the real-units summaries and the findings table, visible
+        first = browser.execute_script("return document.querySelector('section h2').textContent;")
+        findings = browser.execute_script(
+            "return Array.from(document.querySelectorAll('#findings-table tbody tr'))"
+            ".filter(r => r.getBoundingClientRect().height > 0).map(r => r.cells[2].textContent);")
+        summaries = browser.execute_script(
+            "return Array.from(document.querySelectorAll('#findings img'))"
+            ".map(i => i.complete && i.naturalWidth > 0);")
+        assert first == "Findings" and "cliff" in findings and "wins" in findings, findings
+        assert len(summaries) == 2 and all(summaries)  # one per channel at CBR 1/16
         # sortable: clicking a column header orders the rows by it
         values = browser.execute_script("""
             const table = document.querySelector("table[id^='table-psnr']");
