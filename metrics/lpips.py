@@ -153,7 +153,7 @@ class TapDistanceMetric(FeatureMetric):
         x = (x - self._shift) / self._scale
         if self.channels_last:
             x = x.contiguous(memory_format=torch.channels_last)
-        taps = [unit_normalise(t) for t in self._backbone(x)]
+        taps = [unit_normalise(t.contiguous()) for t in self._backbone(x)]  # the heads run faster on NCHW
         return [[t[i] for t in taps] for i in range(images.shape[0])]
 
     @torch.no_grad()
