@@ -20,6 +20,9 @@ Conventions, and how the released code maps onto ours (README "SwinJSCC and WITT
 * The SNR reaches the SA ModNet as its value in dB, the rate as the channel count, as released.
 * Rayleigh: see :mod:`~testbed.codecs.learned.swin.serving` (fast fading, the receiver removes
   the phase of h, the decoder sees ``|h| x + n``).
+* Image sides that are not multiples of 2^stages (16; 4 at the CIFAR size) are padded by edge
+  replication and the reconstruction cropped back; the padded latent is what is sent, so such an
+  image's ``cbr_actual`` lies slightly above the point's CBR (Kodak's 768x512 needs no padding).
 """
 
 from __future__ import annotations
@@ -32,7 +35,8 @@ import torch.nn.functional as F
 from torch import nn
 
 from testbed.codecs.learned.swin.released import parse_released_name, read_released_state_dict
-from testbed.codecs.learned.swin.serving import SOURCES, ReleasedFile
+from testbed.codecs.learned.checkpoint import spec_label
+from testbed.codecs.learned.swin.serving import CHANNEL_SPECS, SOURCES, ReleasedFile
 from testbed.codecs.learned.swinjscc_net import SwinJSCCNet
 from testbed.core.channel import Channel, ChannelOutput
 from testbed.core.errors import ConfigError
@@ -132,8 +136,10 @@ class SwinJSCC(LearnedCodec):
                 f"codec {self.name}: {what} is served only by {', '.join(m.name for m in missing)}, which is "
                 f"not present. Fix: {self._fix(missing[0])}; or leave this point out (unsupported=skip).")
         have = "; ".join(m.label(self._downsampling(m)) for m in self.models)
-        raise ConfigError(f"codec {self.name}: no released file serves {what}. Files: {have}. Pick a point "
-                          f"these serve, list another file in codec.{self.name}.files, or set unsupported=skip.")
+        needs = "; ".join(sorted({f"{m.channel} = {spec_label(CHANNEL_SPECS[m.channel])}" for m in self.models}))
+        raise ConfigError(f"codec {self.name}: no released file serves {what} ({spec_label(channel.spec())}). "
+                          f"Files: {have}; their channels: {needs}. Pick a point these serve, list another file "
+                          f"in codec.{self.name}.files, or set unsupported=skip.")
 
     def check_point(self, channel: Channel, cbr: float) -> None:
         fitting = self._fitting(channel, cbr)

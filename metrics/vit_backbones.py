@@ -116,24 +116,28 @@ def _onnx_session(path: str, tensor: str, threads: int):
 
 
 class TokenCache:
-    """The tokens of the last ``size`` prepared images (FIFO), shared by every backbone of the process."""
+    """The tokens of the last ``size`` prepared images (FIFO, at most ``max_mb`` in all), shared by
+    every backbone of the process."""
 
-    def __init__(self, size: int = 96) -> None:
-        self.size, self.enabled = size, True
+    def __init__(self, size: int = 96, max_mb: float = 256.0) -> None:
+        self.size, self.max_bytes, self.enabled = size, int(max_mb * 2**20), True
         self._items: OrderedDict = OrderedDict()
+        self._bytes = 0
 
     def get(self, key):
         return self._items.get(key) if self.enabled else None
 
     def put(self, key, tokens) -> None:
-        if not self.enabled:
+        if not self.enabled or tokens.nbytes > self.max_bytes:
             return
         self._items[key] = tokens
-        while len(self._items) > self.size:
-            self._items.popitem(last=False)
+        self._bytes += tokens.nbytes
+        while len(self._items) > self.size or self._bytes > self.max_bytes:
+            self._bytes -= self._items.popitem(last=False)[1].nbytes
 
     def clear(self) -> None:
         self._items.clear()
+        self._bytes = 0
 
 
 #: ViT tokens of recently seen prepared images (``TOKEN_CACHE.enabled = False`` turns it off).

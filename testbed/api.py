@@ -85,7 +85,9 @@ def load(*sources: str | Path) -> "object":
 
     if not sources:
         raise ConfigError("testbed.api.load: give at least one run folder or results file")
-    files = resolve_sources(sources, Path(sources[0]) if Path(sources[0]).is_dir() else Path("."))
+    files = []  # a multirun folder without merged rows is merged into its own merged/ folder
+    for source in map(Path, sources):
+        files += resolve_sources([source], source if source.is_dir() else source.parent)
     rows, _ = load_rows(files)
     for row in rows:
         row["run"] = str(Path(row.pop("_run_dir")))
@@ -113,11 +115,11 @@ def figures(df, metric: str, x: str = "snr_db") -> dict:
                           f"{', '.join(c for c in df.columns if c not in _BASE)}")
     rows = [{k: None if isinstance(v, float) and v != v else v for k, v in r.items()}  # NaN: no value
             for r in df.to_dict("records")]
-    runs: dict = {}
+    settings: dict = {}
     for r in rows:  # runs that hold a codec and channel with other settings: one line each, named
-        runs.setdefault((r["codec"], r["channel"]), set()).add((r.get("run"), r.get("config_hash")))
+        settings.setdefault((r["codec"], r["channel"]), set()).add(r.get("config_hash"))
     for r in rows:
-        if len(runs[(r["codec"], r["channel"])]) > 1:
+        if len(settings[(r["codec"], r["channel"])]) > 1:
             r["_set"] = Path(str(r.get("run"))).name
     fixed = "cbr" if x == "snr_db" else "snr_db"
     out = {}

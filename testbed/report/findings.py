@@ -21,7 +21,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from testbed.report.aggregate import LOWER_IS_BETTER, curves
+from testbed.report.aggregate import LOWER_IS_BETTER, curve_label, curves
 
 #: Metrics that score meaning rather than pixels (their order is compared with PSNR's).
 SEMANTIC_METRICS = ("lpips", "st_lpips", "vitscore", "sess")
@@ -85,57 +85,74 @@ def _better(a: float, b: float, metric: str) -> bool:
 
 
 def findings(rows: list[dict], metrics: list[str]) -> list[Finding]:
-    """Every finding of ``rows`` (results rows of one or more runs)."""
+    """Every finding of ``rows`` (results rows of one or more runs). Codecs are named as their
+    curves are (:func:`~testbed.report.aggregate.curve_label` without the channel): runs that hold a
+    codec with other settings (rows marked ``_set``) are separate subjects."""
     out: list[Finding] = []
     by_point = defaultdict(list)
     for r in rows:
         by_point[(r["channel"], float(r["cbr"]))].append(r)
+    pixel = "psnr" if "psnr" in metrics else (metrics[0] if metrics else None)
+    if pixel is None:
+        return out
     for (channel, cbr), part in sorted(by_point.items()):
         snrs = sorted({float(r["snr_db"]) for r in part})
-        digital = sorted({r["codec"] for r in part if is_digital(r)})
-        analog = sorted({r["codec"] for r in part if r.get("mcs") == "analog"})
-        pixel = "psnr" if "psnr" in metrics else (metrics[0] if metrics else None)
-        if pixel is None:
-            continue
+        name = {curve_label(r): _subject(r) for r in part}
+        digital = sorted({curve_label(r) for r in part if is_digital(r)})
+        analog = sorted({curve_label(r) for r in part if r.get("mcs") == "analog"})
         means = {m: {c.label: dict(zip(c.x, c.mean)) for c in curves(part, m, "snr_db", "cbr", cbr)} for m in metrics}
-        label_of = {r["codec"]: _label(part, r["codec"], means[pixel]) for r in part}
-        for codec in digital:
-            (curve,) = [c for c in curves([r for r in part if r["codec"] == codec], pixel, "snr_db", "cbr", cbr)]
-            cliff = cliff_snr([r for r in part if r["codec"] == codec], dict(zip(curve.x, curve.chosen)))
-            if any(r.get("mcs") == "capacity" for r in part if r["codec"] == codec):
-                continue  # an ideal code has no cliff
-            text = ("decodes at every swept SNR" if cliff == float("-inf") else
-                    f"fails at every swept SNR (fewer than half the images decode even at {max(snrs):g} dB)"
-                    if cliff is None else f"cliff at {cliff:g} dB: at least half the images decode from there up")
-            out.append(Finding(channel, cbr, "cliff", codec, pixel, text))
+        for label in digital:
+            mine = [r for r in part if curve_label(r) == label]
+            found = [c for c in curves(mine, pixel, "snr_db", "cbr", cbr)]
+            if not found or any(r.get("mcs") == "capacity" for r in mine):
+                continue  # an ideal code has no cliff; no pixel scores, nothing to say
+            chosen = dict(zip(found[0].x, found[0].chosen))
+            out.append(Finding(channel, cbr, "cliff", name[label], pixel, _cliff_text(mine, chosen)))
         for metric in metrics:
             for a in analog:
                 for d in digital:
-                    ma, md = means[metric].get(label_of[a], {}), means[metric].get(label_of[d], {})
+                    ma, md = means[metric].get(a, {}), means[metric].get(d, {})
                     wins = {s for s in snrs if s in ma and s in md and _better(ma[s], md[s], metric)}
-                    out.append(Finding(channel, cbr, "wins", f"{a} over {d}", metric, snr_ranges(snrs, wins)))
+                    out.append(Finding(channel, cbr, "wins", f"{name[a]} over {name[d]}", metric,
+                                       snr_ranges(snrs, wins)))
         for metric in [m for m in metrics if m in SEMANTIC_METRICS]:
             for snr in snrs:
-                flips = _discordant(means[pixel], means[metric], snr, pixel, metric)
+                flips = _discordant(means[pixel], means[metric], snr, pixel, metric, name)
                 if flips:
                     out.append(Finding(channel, cbr, "rank flip", f"{snr:g} dB", metric, "; ".join(
                         f"{pixel} ranks {a} above {b}, {metric} {b} above {a}" for a, b in flips)))
     return out
 
 
-def _label(rows: list[dict], codec: str, curves_of: dict) -> str:
-    """The curve label of ``codec`` among ``curves_of`` (codec / channel, with its MCS note)."""
-    prefix = f"{codec} / "
-    return next((label for label in curves_of if label.startswith(prefix)), codec)
+def _subject(row: dict) -> str:
+    """The codec as findings name it: its option, and its run folder where runs differ (``_set``)."""
+    return row["codec"] + (f" [{row['_set']}]" if row.get("_set") else "")
 
 
-def _discordant(first: dict, second: dict, snr: float, m1: str, m2: str) -> list[tuple[str, str]]:
+def _cliff_text(rows: list[dict], chosen: dict[float, str]) -> str:
+    cliff = cliff_snr(rows, chosen)
+    if cliff == float("-inf"):
+        return "decodes at every swept SNR"
+    if cliff is not None:
+        return f"cliff at {cliff:g} dB: at least half the images decode from there up"
+    top = max(chosen)
+    if not any(_decodes(rows, s, m) for s, m in chosen.items()):
+        return f"fails at every swept SNR (fewer than half the images decode even at {top:g} dB)"
+    return f"no clean cliff: fewer than half the images decode at its highest SNR, {top:g} dB, though more do below"
+
+
+def _decodes(rows: list[dict], snr: float, mcs: str) -> bool:
+    """At least :data:`DECODE_SHARE` of the images decode at ``snr`` with ``mcs``."""
+    fails = [bool(r.get("decode_failed")) for r in rows if np.isclose(r["snr_db"], snr) and r["mcs"] == mcs]
+    return bool(fails) and 1.0 - float(np.mean(fails)) >= DECODE_SHARE
+
+
+def _discordant(first: dict, second: dict, snr: float, m1: str, m2: str, name: dict) -> list[tuple[str, str]]:
     """Codec pairs (a, b) that ``m1`` orders a > b and ``m2`` b > a at ``snr``, both strictly (by
-    more than 1e-9 relative: two identical fallback images are a tie, not an order)."""
-    def values(curves_of):
-        return {label.split(" / ")[0]: v[snr] for label, v in sorted(curves_of.items()) if snr in v}
-
-    one, two = values(first), values(second)
+    more than 1e-9 relative: two identical fallback images are a tie, not an order). ``first`` and
+    ``second``: curve label -> {snr: mean}; ``name``: curve label -> the codec as findings name it."""
+    one = {name.get(label, label): v[snr] for label, v in sorted(first.items()) if snr in v}
+    two = {name.get(label, label): v[snr] for label, v in sorted(second.items()) if snr in v}
     codecs = [c for c in one if c in two]
     out = []
     for i, a in enumerate(codecs):

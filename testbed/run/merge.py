@@ -171,6 +171,8 @@ def _merge_skipped(files: list[Path], out_dir: Path, served: set) -> None:
                     entries[key] = e
     if entries:
         (out_dir / "skipped.json").write_text(json.dumps(list(entries.values()), indent=1) + "\n")
+    elif (out_dir / "skipped.json").exists():  # a re-merge where every point is served now
+        (out_dir / "skipped.json").unlink()
 
 
 def _callback_base():

@@ -75,3 +75,18 @@ def test_the_report_opens_with_findings_that_agree_with_its_rows(make_cfg, tmp_p
     table = table[: table.index("</table>")]
     assert expected and all(f.text.replace(">", "&gt;") in table for f in expected)
     assert table.count("<tr") - 1 == len(expected)
+
+
+def test_no_clean_cliff_and_two_runs_of_one_codec_are_told_apart():
+    odd = _rows("z", "qpsk-1/2", "fixed", [20, 21, 1, 1], [0.5] * 4, failed=(7.0, 10.0))
+    texts = {f.subject: f.text for f in findings(odd, ["psnr"]) if f.kind == "cliff"}
+    assert texts["z"].startswith("no clean cliff") and "10 dB" in texts["z"]
+    runs = []
+    for name, shift in (("a", 0.0), ("b", 5.0)):  # one codec with other settings in two runs (report A B)
+        for r in _rows("jpeg_ldpc", "16qam-1/2", "fixed", [10 + shift, 10, 30, 32], [0.1] * 4, failed=(1.0,)):
+            runs.append({**r, "_set": name})
+    found = findings(runs + _rows("adjscc", "analog", "none", [25, 27, 28, 29], [0.6] * 4), ["psnr"])
+    cliffs = {f.subject for f in found if f.kind == "cliff"}
+    assert cliffs == {"jpeg_ldpc [a]", "jpeg_ldpc [b]"}
+    wins = {f.subject: f.text for f in found if f.kind == "wins"}
+    assert wins == {"adjscc over jpeg_ldpc [a]": "1-4 dB", "adjscc over jpeg_ldpc [b]": "1-4 dB"}

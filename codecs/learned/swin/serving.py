@@ -38,6 +38,7 @@ SOURCES = {
 }
 
 FIELDS = ("file", "variant", "size", "channel", "rates", "snr_db", "family")
+FAMILIES, VARIANTS, SIZES = ("swinjscc", "witt"), ("wo", "sa", "ra", "sa_ra"), ("small", "base", "large", "cifar")
 
 
 @dataclass
@@ -95,6 +96,10 @@ class ReleasedFile:
                    snr_db=_numbers(values["snr_db"], float, entry["file"], "snr_db"))
 
     def __post_init__(self) -> None:
+        self.family, self.variant, self.size = self.family.lower(), self.variant.lower(), self.size.lower()
+        for key, allowed in (("family", FAMILIES), ("variant", VARIANTS), ("size", SIZES)):
+            if getattr(self, key) not in allowed:
+                raise ConfigError(f"released file {self.file}: {key} {getattr(self, key)!r}; use one of {allowed}")
         if self.channel not in CHANNEL_SPECS:
             raise ConfigError(f"released file {self.file}: channel {self.channel!r}; use one of {sorted(CHANNEL_SPECS)}")
         if self.variant in ("wo", "sa") and len(self.rates) != 1:
