@@ -27,8 +27,6 @@ Conventions, and how the released code maps onto ours (README "SwinJSCC and WITT
 
 from __future__ import annotations
 
-import logging
-import math
 
 import torch
 import torch.nn.functional as F
@@ -43,9 +41,6 @@ from testbed.core.errors import ConfigError
 from testbed.core.learned_codec import LearnedCodec
 from testbed.core.plugin import RequiredFile
 from testbed.core.weights import MissingWeightsError, WeightsFile, candidates, sha256
-
-log = logging.getLogger(__name__)
-
 
 class SwinJSCC(LearnedCodec):
     """The released SwinJSCC / WITT files as one codec.
