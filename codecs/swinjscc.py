@@ -82,8 +82,9 @@ class SwinJSCC(LearnedCodec):
         return None
 
     def required_files(self) -> list[RequiredFile]:
-        return [RequiredFile(self._spec(m).description, m.name, self._find(m),
-                             "" if self._find(m) else self._fix(m)) for m in self.models]
+        found = [self._find(m) for m in self.models]  # each file looked up once
+        return [RequiredFile(self._spec(m).description, m.name, path, "" if path else self._fix(m))
+                for m, path in zip(self.models, found)]
 
     def _fix(self, model: ReleasedFile) -> str:
         return (f"download {model.name} from {SOURCES.get(model.family, 'the authors')} and put it into "

@@ -66,16 +66,12 @@ def snr_ranges(snrs: list[float], chosen: set[float]) -> str:
 def cliff_snr(rows: list[dict], chosen: dict[float, str]) -> float | None:
     """The cliff SNR of one codec's rows (``chosen``: SNR -> MCS of its curve); ``None``: it never
     decodes at the highest SNR. ``-inf``: it decodes at every swept SNR."""
-    share = {}
-    for snr, mcs in chosen.items():
-        fails = [bool(r.get("decode_failed")) for r in rows if np.isclose(r["snr_db"], snr) and r["mcs"] == mcs]
-        share[snr] = 1.0 - float(np.mean(fails)) if fails else 0.0
     cliff = None
-    for snr in sorted(share, reverse=True):
-        if share[snr] < DECODE_SHARE:
+    for snr in sorted(chosen, reverse=True):
+        if not _decodes(rows, snr, chosen[snr]):
             break
         cliff = snr
-    if cliff is not None and cliff == min(share):
+    if cliff is not None and cliff == min(chosen):
         return float("-inf")
     return cliff
 
