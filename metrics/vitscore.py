@@ -81,7 +81,15 @@ class ViTScore(FeatureMetric):
             raise ConfigError(f"vitscore: tokens={tokens!r}: use one of {TOKENS}")
         if baseline is not None and not -1.0 <= float(baseline) < 1.0:
             raise ConfigError(f"vitscore: baseline={baseline} must be in [-1, 1) (or null)")
-        self.backbone = make_backbone(backbone, int(layer), weights, download) if isinstance(backbone, str) else backbone
+        if isinstance(backbone, str):
+            self.backbone = make_backbone(backbone, int(layer), weights, download)
+        else:
+            given = {k: v for k, v, default in (("layer", layer, -1), ("weights", weights, None),
+                                                ("download", download, False)) if v != default}
+            if given:
+                raise ConfigError(f"vitscore: {', '.join(given)} belong to the backbone node: set them as "
+                                  f"metric.<name>.backbone.{next(iter(given))}=... (got {given})")
+            self.backbone = backbone
         resize = resize or self.backbone.default_resize
         if resize not in RESIZE_POLICIES:
             raise ConfigError(f"vitscore: resize={resize!r}: use one of {RESIZE_POLICIES}")

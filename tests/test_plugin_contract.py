@@ -21,7 +21,7 @@ def _node(make_cfg, group, name):
 @pytest.mark.parametrize("name", available("codec"))
 def test_codec_contract(make_cfg, name):
     codec = instantiate(_node(make_cfg, "codec", name))
-    codec.name = name
+    codec.bind(name)
     missing = [f.filename for f in codec.required_files() if f.path is None]
     if missing:  # released weights no package ships (SwinJSCC, WITT): refused, naming the file
         with pytest.raises(MissingWeightsError) as err:
@@ -34,7 +34,7 @@ def test_codec_contract(make_cfg, name):
 @pytest.mark.parametrize("name", available("channel"))
 def test_channel_contract(make_cfg, name):
     channel = instantiate(_node(make_cfg, "channel", name))
-    channel.name = name
+    channel.bind(name)
     check_channel(channel)
 
 

@@ -21,7 +21,11 @@ def add_parser(sub) -> None:
     p.add_argument("--n", type=int, required=True, help="coded bits per codeword (after rate matching)")
     p.add_argument("--modulation", default="qpsk", choices=["qpsk", "16qam", "64qam"])
     p.add_argument("--ebno", type=float, nargs="+", required=True, help="Eb/N0 points in dB")
-    p.add_argument("--decoder", nargs="+", default=["fast"], help="decoders to compare (fast, sionna)")
+    from testbed.config.catalogue import available
+
+    decoders = available("ldpc_decoder")  # the options of the config group, listed once
+    p.add_argument("--decoder", nargs="+", default=["fast"], choices=decoders,
+                   help=f"decoders to compare ({', '.join(decoders)})")
     p.add_argument("--channel", default="awgn", help="a channel option (testbed list channel): awgn, rayleigh, ...")
     p.add_argument("--iterations", type=int, default=20)
     p.add_argument("--no-interleave", dest="interleave", action="store_false",

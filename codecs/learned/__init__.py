@@ -1,4 +1,4 @@
-"""Learned deep-JSCC networks (DeepJSCC, ADJSCC-style) and their checkpoints.
+"""Learned deep-JSCC networks (DeepJSCC, ADJSCC-style; SwinJSCC/WITT with its parts in ``swin/``) and checkpoints.
 
-The codec plugin that uses them is :mod:`testbed.codecs.learned_jscc`.
+The codec plugins that use them are :mod:`testbed.codecs.learned_jscc` and :mod:`testbed.codecs.swinjscc`.
 """

@@ -93,7 +93,9 @@ def add_parser(sub) -> None:
     p.add_argument("--iterations-grid", dest="iterations_grid", nargs="+", type=int, default=None,
                    help="values of the integer 'iterations' to try")
     p.add_argument("--folds", type=int, default=5)
-    p.add_argument("--backend", default="embedded", choices=["embedded", "reference"])
+    from testbed.config.catalogue import available
+
+    p.add_argument("--backend", default="embedded", choices=available("sess_backend"))
     p.add_argument("--backend-option", dest="backend_option", action="append", metavar="KEY=VALUE",
                    help="a backend constructor option (repeatable)")
     p.add_argument("--param", action="append", metavar="KEY=VALUE", help="a starting SeSSParams value (repeatable)")

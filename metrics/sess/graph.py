@@ -10,7 +10,23 @@ index into the vocabulary named by ``predicate_vocab``, e.g. the 56 PSG predicat
 
 A backend builds one with :meth:`SceneGraph.build` (importance from a saliency map) or the
 constructor (importance given). Files: :meth:`SceneGraph.save` / :meth:`SceneGraph.load`, format
-in ``graph_files.py``.
+in ``graph_files.py``. How a backend builds one::
+
+    saliency = spectral_residual_saliency(rgb)                 # [H, W] in [0, 1]
+    graph = SceneGraph.build((H, W), unit(node_features), masks=masks,   # or boxes=
+                             edges=[[subject, object, predicate], ...], edge_scores=probabilities,
+                             saliency_map=saliency, params=params, global_embedding=unit(image_feature),
+                             predicate_vocab="psg56", provenance={...})
+
+and a metric compares the reference's graph (first) with the reconstruction's::
+
+    score = sess_score(reference_graph, received_graph, predicate_similarity, params)   # float
+
+``predicate_similarity`` is the ``[P, P]`` cosine matrix of the vocabulary's predicate-name text
+embeddings. Every hyperparameter is a field of :class:`SeSSParams` (released values by default;
+``load_params`` reads a calibrated file). ``sess`` returns the details (refined node similarities,
+matches), :class:`SeSSPair` scores one pair under many parameter sets, ``calibrate`` fits
+parameters to human scores, ``draw`` pictures graphs and matchings.
 """
 
 from __future__ import annotations

@@ -16,7 +16,7 @@ def run(args) -> int:
         if getattr(args, key) is not None:
             node[key] = getattr(args, key)
     written = run_experiment(node, {name: option_node("metric", name) for name in args.metric},
-                             args.transform, Path(args.out))
+                             args.transform, Path(args.out), args.device)
     print((Path(args.out) / "transforms_table.md").read_text())
     print(f"files: {', '.join(str(p) for p in written)}")
     return 0
@@ -32,4 +32,5 @@ def add_parser(sub) -> None:
     p.add_argument("--transform", nargs="+", default=[t for t in TRANSFORMS if t != "identity"],
                    help=f"of: {', '.join(TRANSFORMS)}")
     p.add_argument("--out", default="outputs/transforms")
+    p.add_argument("--device", default="auto", help="auto, cpu, cuda or cuda:N (as the sweep's device=)")
     p.set_defaults(func=run)

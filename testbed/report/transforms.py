@@ -89,18 +89,24 @@ def _figure(table: list[dict], metrics: dict, path: Path) -> Path:
     return path
 
 
-def run_experiment(dataset_node, metric_nodes: dict, transforms: list[str], out: Path) -> list[Path]:
-    """Check everything, score every image under every transformation, write the files."""
+def run_experiment(dataset_node, metric_nodes: dict, transforms: list[str], out: Path,
+                   device: str | None = "auto") -> list[Path]:
+    """Check everything, score every image under every transformation on ``device``, write the files."""
     from testbed.config.catalogue import instantiate
+    from testbed.core.dataset import Dataset
+    from testbed.core.device import resolve_device, use_device
+    from testbed.core.metric import Metric
 
     for name in transforms:
         if name not in TRANSFORMS:
             apply(name, None)  # raises the error listing the transformations
-    dataset = instantiate(dataset_node)
+    where = resolve_device(device)
+    use_device(where)
+    dataset = instantiate(dataset_node, base=Dataset)
     metrics = {}
     for name, node in metric_nodes.items():
-        metrics[name] = instantiate(node)
-        metrics[name].name = name
+        metrics[name] = instantiate(node, base=Metric)
+        metrics[name].bind(name, where)
         metrics[name].check()  # missing weights stop here, before any work
     records = dataset.load()
     rows = evaluate(records, metrics, list(transforms))
@@ -112,4 +118,5 @@ def run_config(cfg, out_dir: Path) -> list[Path]:
     """The ``transformations`` preset (a Hydra run whose config lists ``transformations``)."""
     from testbed.config.sweep_config import plugin_nodes
 
-    return run_experiment(cfg.dataset, plugin_nodes(cfg, "metric"), list(cfg.transformations), out_dir)
+    return run_experiment(cfg.dataset, plugin_nodes(cfg, "metric"), list(cfg.transformations), out_dir,
+                          cfg.get("device", "auto"))

@@ -26,6 +26,7 @@ from testbed.core.device import resolve_device, use_device
 from testbed.core.errors import ConfigError
 from testbed.core.images import tensor_to_rgb8
 from testbed.config.catalogue import instantiate
+from testbed.config.groups import LIST_GROUPS
 from testbed.run.provenance import code_version
 from testbed.run.results import ResultsStore, original_image_path, row_key, safe_name
 from testbed.core.seeding import derive_seed
@@ -65,7 +66,7 @@ def build(cfg: DictConfig) -> SweepSetup:
     grid = parse_grid(cfg)
     device = resolve_device(cfg.get("device", "auto"))
     use_device(device)
-    nodes = {g: plugin_nodes(cfg, g) for g in ("codec", "channel", "metric")}
+    nodes = {g: plugin_nodes(cfg, g) for g in LIST_GROUPS}
     codecs = {n: instantiate(c, base=Codec) for n, c in nodes["codec"].items()}
     channels = {n: instantiate(c, base=Channel) for n, c in nodes["channel"].items()}
     metrics = {n: instantiate(c, base=Metric) for n, c in nodes["metric"].items()}
@@ -79,6 +80,7 @@ def build(cfg: DictConfig) -> SweepSetup:
     for obj in metrics.values():
         obj.check()
     dataset = instantiate(cfg.dataset, base=Dataset)
+    dataset.bind(dataset.name, device)  # a dataset is named by its own `name` (recorded in the rows)
     records = dataset.load()
     _check_sizes(records, metrics)
     seed = whole_number(cfg, "seed", 0)

@@ -10,7 +10,7 @@ from testbed.testing import check_codec, tiny_image
 
 def test_contract():
     codec = UncodedAnalog()
-    codec.name = "uncoded"
+    codec.bind("uncoded")
     check_codec(codec, AWGNChannel())
     check_codec(codec, RayleighChannel())
 

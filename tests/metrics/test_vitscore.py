@@ -107,6 +107,16 @@ def test_resize_policy_and_options():
     assert ViTScore(baseline=0.5).score(x, x).item() == pytest.approx(1.0, abs=1e-6)
 
 
+def test_backbone_options_beside_a_backbone_node_are_refused():
+    """With the backbone given as a node (the config path), layer/weights/download belong to that
+    node: given beside it they would be silently ignored, so they are refused, naming the key."""
+    from testbed.metrics.vit_backbones import ImgFocusBackbone
+    for bad in (dict(layer=3), dict(weights="/x.onnx"), dict(download=True)):
+        with pytest.raises(ConfigError, match=f"backbone.{next(iter(bad))}"):
+            ViTScore(backbone=ImgFocusBackbone(), **bad)
+    assert ViTScore(backbone=ImgFocusBackbone(layer=3)).layer == 3
+
+
 def _small_vit() -> VisionTransformer:
     torch.manual_seed(0)
     return VisionTransformer(image_size=64, patch_size=16, num_layers=3, num_heads=2, hidden_dim=32, mlp_dim=64).eval()

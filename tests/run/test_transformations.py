@@ -67,3 +67,21 @@ def test_transformations_preset_runs_as_a_hydra_experiment(tmp_path):
     bad = run_cli("experiment=transformations", "dataset=embedded", "transformations=[mirror]",
                   f"paths.output_dir={tmp_path}")
     assert bad.returncode == 2 and "unknown transformation 'mirror'" in bad.stderr
+
+
+def test_command_binds_every_metric_to_the_device_it_is_given(tmp_path, monkeypatch):
+    """`--device` reaches each metric through `Plugin.bind` (named after its option), and a device
+    that is not there is refused before any work."""
+    from testbed.cli import main
+    from testbed.core.plugin import Plugin
+
+    bound = []
+    real = Plugin.bind
+    monkeypatch.setattr(Plugin, "bind", lambda self, name, device="cpu": bound.append((name, str(device)))
+                        or real(self, name, device))
+    assert main(["transforms", "--limit", "1", "--max-side", "64", "--metric", "psnr", "st_lpips",
+                 "--transform", "hflip", "--device", "cpu", "--out", str(tmp_path / "t")]) == 0
+    assert bound == [("psnr", "cpu"), ("st_lpips", "cpu")]
+    if not torch.cuda.is_available():
+        assert main(["transforms", "--metric", "psnr", "--device", "cuda", "--out", str(tmp_path / "u")]) == 2
+        assert not (tmp_path / "u" / "transforms.csv").exists()

@@ -76,7 +76,7 @@ def test_a_codec_over_a_whole_table_keeps_the_contract():
     from testbed.testing import check_codec
 
     codec = Separation(JPEGSource(), LDPC5G(), QAMModem(), mcs="nr-table2")
-    codec.name = "jpeg_nr2"
+    codec.bind("jpeg_nr2")
     assert codec.mcs_policy == "table" and len(codec.variants()) == 28
     check_codec(codec, AWGNChannel())
 

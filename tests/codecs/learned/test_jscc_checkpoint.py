@@ -36,7 +36,7 @@ def codec(tmp_path):
     files = [str(_save(tmp_path / "awgn16.pt", AWGN, 6, 0)), str(_save(tmp_path / "awgn8.pt", AWGN, 12, 1)),
              str(_save(tmp_path / "ray16.pt", RAYLEIGH, 6, 2))]
     codec = LearnedJSCC(checkpoints=files)
-    codec.name = "deepjscc"
+    codec.bind("deepjscc")
     codec.check()
     return codec
 
@@ -120,7 +120,7 @@ def test_deepjscc_ships_every_paper_cbr_on_both_channels(make_cfg):
 def test_a_checkpoint_can_carry_its_own_tile_setting(tmp_path, caplog):
     files = [str(_save(tmp_path / "awgn16.pt", AWGN, 6, 0)), str(_save(tmp_path / "awgn8.pt", AWGN, 12, 1))]
     codec = LearnedJSCC(checkpoints=files, checkpoint_tiles={files[1]: 32})
-    codec.name = "deepjscc"
+    codec.bind("deepjscc")
     codec.check()
     record = tiny_image(64)
     gen = lambda r, *s: make_generator("t")  # noqa: E731
