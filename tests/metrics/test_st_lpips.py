@@ -83,3 +83,30 @@ def test_batched_scores_and_provenance():
     info = metric.describe()
     assert info["net"] == "alex" and info["weights"].endswith("alex_shift_tolerant.pth")
     assert len(info["weights_sha256"]) == 64 and not metric.higher_is_better
+
+
+@pytest.mark.parametrize("size", [(64, 96), (97, 131), (96, 130), (33, 40), (12, 12), (9, 12)])
+def test_fused_first_layer_equals_convolution_then_blur_pool(size):
+    """ConvBlurPool (one stride-2 convolution, border strips the two-step way) equals the pair it
+    replaces to float32 rounding, at even and odd sizes and below the size it falls back at."""
+    from torch import nn
+
+    from testbed.metrics.st_lpips import BlurPool, ConvBlurPool
+
+    torch.manual_seed(0)
+    conv, blur = nn.Conv2d(3, 8, 11, padding=2), BlurPool(8)
+    x = torch.rand(2, 3, *size) * 2 - 1
+    with torch.no_grad():
+        want, got = blur(conv(x)), ConvBlurPool(conv, blur)(x)
+    assert got.shape == want.shape
+    assert torch.allclose(got, want, rtol=0, atol=1e-5 * want.abs().max().item())  # borders included
+
+
+def test_sliding_max_equals_max_pool_exactly():
+    from testbed.metrics.st_lpips import SlidingMax
+
+    x = torch.randn(2, 5, 17, 23)
+    for k in (2, 3):
+        assert torch.equal(SlidingMax(k)(x), torch.nn.MaxPool2d(k, stride=1)(x))
+        assert torch.equal(SlidingMax(k)(x.contiguous(memory_format=torch.channels_last)),
+                           torch.nn.MaxPool2d(k, stride=1)(x))
