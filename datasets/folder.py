@@ -45,9 +45,13 @@ class ImageFolder(Dataset):
                 f"set dataset.path=DIR or {self.env}"
             )
         found, skipped = [], []
-        for folder, _, names in os.walk(self.path, onerror=lambda err: skipped.append(
+        for folder, subfolders, names in os.walk(self.path, onerror=lambda err: skipped.append(
                 f"{Path(err.filename).relative_to(self.path) if err.filename else '?'}/ (folder not readable: "
                 f"{err.strerror})")):
+            for name in subfolders:  # os.walk lists links to folders but does not enter them
+                if (Path(folder) / name).is_symlink():
+                    skipped.append(f"{(Path(folder) / name).relative_to(self.path).as_posix()}/ (a link to a "
+                                   "folder: not followed; copy the images in, or point dataset.path at it)")
             for name in names:
                 path = Path(folder) / name
                 if path.suffix.lower() in IMAGE_SUFFIXES:

@@ -101,7 +101,28 @@ def load_state(path: str | Path) -> dict:
     Zip-format files are memory-mapped (tensors that are never used, such as a classifier, are
     never read); legacy-format files (torchvision's older checkpoints) are read whole.
     """
-    return torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
+    try:
+        state = torch.load(path, map_location="cpu", weights_only=True, mmap=zipfile.is_zipfile(path))
+    except Exception as err:  # a truncated, foreign or pickled-code file (weights_only refuses code)
+        first = (str(err).splitlines() or [""])[0][:200]
+        raise ConfigError(f"{path} is not a readable weights file ({type(err).__name__}: {first}): point the "
+                          "metric at the file named in `testbed weights`, or remove it so the shipped one is used") from None
+    if not isinstance(state, dict):
+        raise ConfigError(f"{path} holds a {type(state).__name__}, not a state dict of tensors: not a weights file")
+    return state
+
+
+def load_into(module: nn.Module, path: str | Path, **options) -> None:
+    """``module.load_state_dict(load_state(path), strict=True, **options)``; a file whose tensors do
+    not fit the module is refused with :class:`ConfigError` naming the file (no traceback)."""
+    try:
+        module.load_state_dict(load_state(path), strict=True, **options)
+    except (RuntimeError, TypeError, ValueError) as err:
+        if isinstance(err, ConfigError):
+            raise
+        first = (str(err).splitlines() or [""])[0][:200]
+        raise ConfigError(f"{path}: its tensors do not fit {type(module).__name__} ({first}): a damaged or "
+                          "different file; use the one `testbed weights` names") from None
 
 
 def unit_normalise(tap: torch.Tensor) -> torch.Tensor:
@@ -220,9 +241,9 @@ class LPIPS(TapDistanceMetric):
         arch, _, taps, channels = BACKBONES[self.net]
         with torch.device("meta"):  # no random initialisation: every tensor comes from the file
             model = torchvision.models.get_model(arch, weights=None)
-        model.load_state_dict(load_state(path), strict=True, assign=True)
+        load_into(model, path, assign=True)
         heads = Heads(channels)
-        heads.load_state_dict(load_state(head_path), strict=True)
+        load_into(heads, head_path)
         digest = sha256(path)
         if not digest.startswith(spec.sha256_prefix):
             log.warning("lpips: %s is not torchvision's published checkpoint (sha256 %s...): "

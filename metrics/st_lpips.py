@@ -27,7 +27,7 @@ import torch.nn as nn
 import torch.nn.functional as F
 
 from testbed.core.errors import ConfigError
-from testbed.metrics.lpips import Head, TapDistanceMetric, load_state
+from testbed.metrics.lpips import Head, TapDistanceMetric, load_into
 from testbed.core.weights import WeightsFile, resolve, sha256
 
 #: The 3x3 binomial blur of the anti-aliased downsampling (outer product, normalised to sum 1).
@@ -242,7 +242,7 @@ class STLPIPS(TapDistanceMetric):
             return
         path = resolve(weights_file(self.net), self.weights)
         model = ShiftTolerantLPIPSNet(self.net)
-        model.load_state_dict(load_state(path), strict=True)
+        load_into(model, path)
         self._shift, self._scale = model.scaling_layer.shift, model.scaling_layer.scale
         self._heads = [getattr(model, f"lin{k}").model[0].weight.detach() for k in range(5)]
         self._backbone = model.net.eval().requires_grad_(False)

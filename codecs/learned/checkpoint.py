@@ -98,14 +98,26 @@ class JSCCCheckpoint:
             )
         saved = load_training_checkpoint(file)
         config = saved.get("config") or {}
+        if not isinstance(config, dict):
+            raise ConfigError(f"{file}: its stored training config is a {type(config).__name__}, not a mapping: "
+                              "not a testbed checkpoint (re-export it with testbed.train.export)")
         if config.get("model"):
             node = dict(config["model"])
             node["_target_"] = LEGACY_TARGETS.get(node.get("_target_"), node.get("_target_"))
             model = instantiate(node, base=nn.Module)
         elif model is None:
             raise ConfigError(f"{file} has no training config: give the codec a `model` to load it into")
-        model.load_state_dict(saved["model"])
+        try:
+            model.load_state_dict(saved["model"])
+        except (RuntimeError, TypeError, AttributeError, ValueError) as err:
+            first = (str(err).splitlines() or [""])[0][:300]
+            raise ConfigError(f"{file}: its weights do not fit the network its config names "
+                              f"({type(err).__name__}: {first}); the file is damaged or not from testbed-train") from None
         rates = config.get("rates") or [model.latent_channels]
+        if not isinstance(rates, (list, tuple)) or not all(
+                isinstance(r, int) and not isinstance(r, bool) and 0 < r <= model.latent_channels for r in rates):
+            raise ConfigError(f"{file}: rates={rates!r} must be latent channel counts from 1 to "
+                              f"{model.latent_channels}: the file is damaged or not from testbed-train")
         receiver = (config.get("codec") or {}).get("receiver", DEFAULT_RECEIVER)
         meta = {k: saved.get(k) for k in ("step", "wall_time_s", "data", "init_from")}
         if saved.get("val_psnr"):

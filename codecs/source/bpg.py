@@ -98,6 +98,7 @@ class BPGSource(SourceCodec):
     """
 
     name = "bpg"
+    monotone_sizes = True  # bpgenc codes one x265 intra picture at a fixed QP, as the stand-in
 
     def __init__(
         self,

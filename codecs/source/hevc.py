@@ -150,6 +150,9 @@ class HEVCIntraSource(SourceCodec):
     """
 
     name = "hevc_intra"
+    #: file size grows as the QP falls (x265, one intra picture at a fixed QP): the rate control
+    #: bisects between the sizes it already knows (:func:`~testbed.codecs.source.rate_control.best_quality`)
+    monotone_sizes = True
 
     def __init__(
         self, chroma: str = "420", preset: str = "medium", tune: str | None = None, qp_offset: int = 0

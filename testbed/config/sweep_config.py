@@ -42,13 +42,16 @@ def _number(value, name: str) -> float:
 SNR_RANGE_DB = (-50.0, 100.0)
 
 
-def whole_number(cfg: DictConfig, key: str, default, low: int | None = None, allow_null: bool = False):
-    """``cfg[key]`` as a whole number >= ``low`` (``None`` allowed with ``allow_null``), else a clear error."""
+def whole_number(cfg: DictConfig, key: str, default, low: int | None = None, allow_null: bool = False,
+                 high: int | None = None):
+    """``cfg[key]`` as a whole number in ``[low, high]`` (``None`` allowed with ``allow_null``), else a clear error."""
     value = cfg.get(key, default)
     if value is None and allow_null:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or (low is not None and value < low):
-        need = f"a whole number >= {low}" if low is not None else "a whole number"
+    if isinstance(value, bool) or not isinstance(value, int) or (low is not None and value < low) \
+            or (high is not None and value > high):
+        need = (f"a whole number from {low} to {high}" if high is not None else
+                f"a whole number >= {low}" if low is not None else "a whole number")
         raise ConfigError(f"{key}={value!r}: {key} must be {need}" + (" or null" if allow_null else "")
                           + f" (e.g. {key}={default if default is not None else max(low or 0, 1)})")
     return value

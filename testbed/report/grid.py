@@ -77,7 +77,7 @@ def _readable(path: Path):
 
 def _original(cells) -> Path | None:
     for file, row, run_dir in cells.values():
-        candidate = original_image_path(run_dir, row["image_id"])
-        if candidate.is_file():
+        candidate = run_file(run_dir, original_image_path("", row["image_id"]))  # None: a planted link
+        if candidate is not None and candidate.is_file():
             return candidate
     return None

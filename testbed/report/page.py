@@ -213,8 +213,8 @@ def gallery_section(rows: list[dict], metrics: list[str], out_dir: Path, snrs=No
     for image_id in sorted({r["image_id"] for r in saved}):
         cards = []
         mine = [r for r in saved if r["image_id"] == image_id]
-        original = original_image_path(mine[0]["_run_dir"], image_id)
-        if original.exists():
+        original = run_file(mine[0]["_run_dir"], original_image_path("", image_id))  # None: a planted link
+        if original is not None and original.is_file():
             cards.append(H.gallery_card(original, os.path.relpath(original, out_dir), "original", [image_id],
                                         {"codec": "original"}))
         for r in sorted(mine, key=lambda r: (r["codec"], r["channel"], r["cbr"], r["snr_db"], r["mcs"])):

@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import logging
+import math
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -61,6 +62,12 @@ def _parse(row: dict, metric_columns: Iterable[str]) -> dict:
     for col in KEY_COLUMNS:
         if out.get(col) in ("", None):
             raise ValueError(f"{col} is empty")
+    if not math.isfinite(out["snr_db"]):  # a NaN key would also escape de-duplication
+        raise ValueError(f"snr_db is {out['snr_db']!r}, not a finite number")
+    if not (math.isfinite(out["cbr"]) and out["cbr"] > 0):
+        raise ValueError(f"cbr is {out['cbr']!r}, not a positive number")
+    if out["repetition"] < 0:
+        raise ValueError(f"repetition is {out['repetition']}, not >= 0")
     return out
 
 
@@ -140,13 +147,31 @@ def original_image_path(run_dir: str | Path, image_id: str) -> Path:
 
 
 def run_file(run_dir: str | Path, relative: str | Path) -> Path | None:
-    """``run_dir/relative`` when that stays inside the run folder's ``images/`` (links resolved);
-    ``None`` for anything a results file could use to reach outside it (``..``, absolute paths)."""
-    if not relative or Path(relative).is_absolute():
+    """``run_dir/relative`` when that names a file inside the run folder's ``images/``; ``None`` for
+    anything a results file or a planted link could use to reach outside it: an absolute path, a
+    ``..`` part, or a symbolic link anywhere from ``images`` down (links are never followed)."""
+    parts = Path(relative).parts if relative else ()
+    if not parts or Path(relative).is_absolute() or ".." in parts or parts[0] != "images" or len(parts) < 2:
         return None
-    base = (Path(run_dir) / "images").resolve()
-    target = (Path(run_dir) / relative).resolve()
-    return target if target.is_relative_to(base) and target != base else None
+    path = Path(run_dir)
+    for part in parts:
+        path = path / part
+        if path.is_symlink():
+            return None
+    return path
+
+
+def writable_run_path(run_dir: str | Path, relative: str | Path) -> Path:
+    """``run_dir/relative`` for writing (a saved image, the results file), after making sure no part
+    of it below the run folder is a symbolic link (a planted link would make the write land
+    outside the folder); raises :class:`ConfigError` naming the link and the fix."""
+    path = Path(run_dir)
+    for part in Path(relative).parts:
+        path = path / part
+        if path.is_symlink():
+            raise ConfigError(f"{path} is a symbolic link (to {os.readlink(path)}); testbed writes only real files "
+                              "and folders inside a run folder: remove the link or use a new run directory")
+    return path
 
 
 SKIPPED_FILE = "skipped.json"
@@ -185,7 +210,7 @@ class ResultsStore:
     """Append-only results CSV of one run directory."""
 
     def __init__(self, directory: str | Path, metrics: Sequence[str]) -> None:
-        self.path = Path(directory) / RESULTS_FILE
+        self.path = writable_run_path(directory, RESULTS_FILE)  # a planted link would send rows elsewhere
         self.columns = list(BASE_COLUMNS) + list(metrics)
         self._rows: dict[tuple, dict] = {}
         if self.path.exists() and self.path.stat().st_size > 0:

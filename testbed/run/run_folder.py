@@ -51,10 +51,17 @@ class RunLock:
             return None
 
     def __enter__(self) -> "RunLock":
-        self.folder.mkdir(parents=True, exist_ok=True)
+        try:
+            self.folder.mkdir(parents=True, exist_ok=True)
+        except OSError as err:
+            raise ConfigError(f"cannot create the run folder {self.folder} ({err.strerror}): use a run "
+                              "directory you can write to (hydra.run.dir=...)") from None
         for _ in range(3):
             try:
                 fd = os.open(self.path, os.O_CREAT | os.O_EXCL | os.O_WRONLY, 0o644)
+            except PermissionError as err:
+                raise ConfigError(f"cannot write in the run folder {self.folder} ({err.strerror}): make it "
+                                  "writable or use another run directory (hydra.run.dir=...)") from None
             except FileExistsError:
                 holder = self.holder()
                 here = socket.gethostname()

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -28,7 +29,7 @@ from testbed.core.images import tensor_to_rgb8
 from testbed.config.catalogue import instantiate
 from testbed.config.groups import LIST_GROUPS
 from testbed.run.provenance import code_version
-from testbed.run.results import ResultsStore, original_image_path, row_key, safe_name
+from testbed.run.results import ResultsStore, original_image_path, row_key, safe_name, writable_run_path
 from testbed.core.seeding import derive_seed
 from testbed.run.link import SweepPoint, run_point
 from testbed.run.run_folder import RunLock, record_config
@@ -169,7 +170,8 @@ def sweep_points(setup: SweepSetup) -> list[tuple]:
 
 def run_sweep(cfg: DictConfig, out_dir: str | Path) -> Path:
     """Run (or resume) the sweep of ``cfg`` into ``out_dir``; returns the results file."""
-    threads = whole_number(cfg, "threads", None, low=1, allow_null=True)
+    # more threads than a few per core only slows torch down (and 100000 crashed it)
+    threads = whole_number(cfg, "threads", None, low=1, allow_null=True, high=4 * (os.cpu_count() or 1))
     if threads:
         torch.set_num_threads(threads)
     setup = build(cfg)
@@ -291,7 +293,7 @@ def _save_originals(setup: SweepSetup, out_dir: Path) -> None:
     from PIL import Image
 
     for record in setup.records[: setup.save_images]:
-        path = original_image_path(out_dir, record.image_id)
+        path = writable_run_path(out_dir, original_image_path("", record.image_id))
         if not _intact(path, record):  # missing, cut or replaced: written again from the dataset
             path.parent.mkdir(parents=True, exist_ok=True)
             tmp = path.with_suffix(".tmp.png")
@@ -319,8 +321,9 @@ def _save_recon(setup: SweepSetup, record: ImageRecord, rec: Reception, key: dic
     name = (f"{key['codec']}_{key['channel']}_{safe_name(key['mcs'])}_cbr{key['cbr']:.5g}_snr{key['snr_db']:g}"
             f"_rep{key['repetition']}.png")
     rel = Path("images") / safe_name(record.image_id) / name
-    (out_dir / rel).parent.mkdir(parents=True, exist_ok=True)
-    Image.fromarray(tensor_to_rgb8(rec.image)).save(out_dir / rel)
+    path = writable_run_path(out_dir, rel)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    Image.fromarray(tensor_to_rgb8(rec.image)).save(path)
     return rel.as_posix()
 
 

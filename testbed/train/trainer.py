@@ -26,7 +26,9 @@ from testbed.config.catalogue import instantiate, option_node
 from testbed.core.device import resolve_device, use_device
 from testbed.core.weights import load_training_checkpoint
 from testbed.core.errors import TestbedError
+from testbed.core.channel import Channel
 from testbed.core.learned_codec import LearnedCodec
+from testbed.core.metric import Metric
 from testbed.run.link import forward, training_generator, validation_generator
 from testbed.train.crops import CropSampler
 
@@ -63,7 +65,7 @@ def training_loss(output: torch.Tensor, images: torch.Tensor, kind: str) -> torc
 def _metric(name: str):
     """A metric plugin by option name (built once)."""
     if name not in _METRICS:
-        _METRICS[name] = instantiate(option_node("metric", name))
+        _METRICS[name] = instantiate(option_node("metric", name), base=Metric)
     return _METRICS[name]
 
 
@@ -73,14 +75,11 @@ _METRICS: dict = {}
 def build_codec(tc: DictConfig) -> LearnedCodec:
     """The learned codec of ``train.codec`` around a fresh ``train.model`` (receiver and tiling
     as the codec's config says, so training runs the path the sweep evaluates)."""
-    model = instantiate(tc.model)
+    model = instantiate(tc.model, base=torch.nn.Module)
     if not tc.get("codec"):
         raise TestbedError("train.codec is missing: the learned codec the model trains inside "
                            "(e.g. _target_: testbed.codecs.learned_jscc.LearnedJSCC, receiver: mmse)")
-    codec = instantiate(tc.codec, model=model, rates=list(tc.rates) if tc.get("rates") else None)
-    if not isinstance(codec, LearnedCodec):
-        raise TestbedError(f"train.codec: {type(codec).__name__} is not a LearnedCodec (it cannot be trained)")
-    return codec
+    return instantiate(tc.codec, base=LearnedCodec, model=model, rates=list(tc.rates) if tc.get("rates") else None)
 
 
 def _initial_weights(model, path: str | None) -> dict | None:
@@ -121,7 +120,7 @@ def train(cfg: DictConfig, out_dir: Path) -> Path:
     torch.manual_seed(int(tc.seed))
     codec = build_codec(tc).bind("train", "cpu")
     model = codec.network
-    channel = instantiate(tc.channel).bind("train", device)
+    channel = instantiate(tc.channel, base=Channel).bind("train", device)
     sampler = CropSampler(tc.data.path, crop=int(tc.data.crop), holdout=int(tc.data.holdout))
     optimizer = torch.optim.Adam(model.parameters(), lr=float(tc.lr))
     path = out_dir / "checkpoint.pt"

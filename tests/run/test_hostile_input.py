@@ -59,6 +59,12 @@ def test_file_writing_targets_are_refused_in_the_python_api_too(target, args, tm
 def test_a_target_of_the_wrong_group_is_refused(tmp_path):
     run = run_cli(*FAST, "codec.uncoded._target_=testbed.channels.awgn.AWGNChannel", f"hydra.run.dir={tmp_path}")
     _refused(run, "is not a Codec")
+    planted = tmp_path / "planted"  # a testbed class that writes where its argument says, as a "metric"
+    run = run_cli("experiment=transformations", "dataset=embedded", "dataset.limit=1", "metric=[psnr]",
+                  "metric.psnr._target_=testbed.run.results.ResultsStore", f"+metric.psnr.directory={planted}",
+                  "+metric.psnr.metrics=[]", f"paths.output_dir={tmp_path / 'out'}")
+    _refused(run, "is not a Metric")
+    assert not planted.exists()
 
 
 def test_a_checkpoint_with_pickled_code_is_refused_without_running_it(tmp_path):
@@ -73,6 +79,26 @@ def test_a_checkpoint_with_pickled_code_is_refused_without_running_it(tmp_path):
                   f"hydra.run.dir={tmp_path / 'run'}")
     _refused(run, "evil.pt is not a readable testbed checkpoint", "never pickled code")
     assert not marker.exists()
+
+
+def test_damaged_checkpoints_and_weights_files_are_refused_with_the_file_named(tmp_path):
+    from testbed.codecs.learned.checkpoint import resolve_checkpoint
+
+    saved = torch.load(resolve_checkpoint("deepjscc_awgn_cbr1-16_snr10.pt"), weights_only=True)
+    first = next(iter(saved["model"]))
+    saved["model"][first] = torch.zeros(3)  # a wrong-shaped tensor
+    torch.save(saved, tmp_path / "shape.pt")
+    saved = torch.load(resolve_checkpoint("deepjscc_awgn_cbr1-16_snr10.pt"), weights_only=True)
+    saved["config"]["rates"] = ["abc"]
+    torch.save(saved, tmp_path / "rates.pt")
+    for name, words in (("shape.pt", "do not fit the network"), ("rates.pt", "rates=['abc']")):
+        run = run_cli(*FAST, "codec=[deepjscc]", f"codec.deepjscc.checkpoints=[{tmp_path / name}]",
+                      f"hydra.run.dir={tmp_path / name}.run")
+        _refused(run, name, words)
+    (tmp_path / "text.pth").write_text("root:x:0:0")
+    run = run_cli(*FAST, "metric=[st_lpips]", f"metric.st_lpips.weights={tmp_path / 'text.pth'}",
+                  f"hydra.run.dir={tmp_path / 'w'}")
+    _refused(run, "text.pth is not a readable weights file")
 
 
 # ---------------------------------------------------------------- paths from results files
@@ -128,6 +154,65 @@ def test_report_and_plot_degrade_on_missing_foreign_and_outside_images(tmp_path)
     assert "image missing" in (copy / "report.html").read_text()
 
 
+def test_planted_links_in_a_run_folder_are_never_followed(tmp_path):
+    """A link planted in a run folder (images/ itself, one original, results.csv) would make merge
+    copy, report embed, or a rerun write outside it: reads treat such files as outside, writes are
+    refused, and nothing outside changes."""
+    results = _run(tmp_path / "run")
+    saved = next(r for r in read_results(results) if r["recon_path"])
+    outside = tmp_path / "outside"
+    shutil.move(tmp_path / "run" / "images", outside)
+    (tmp_path / "run" / "images").symlink_to(outside, target_is_directory=True)  # images/ -> outside
+    _refused(run_cli("merge", str(tmp_path / "run"), "--out", str(tmp_path / "m")), "not inside its run folder's images/")
+    report = run_cli("report", str(tmp_path / "run"))
+    assert report.returncode == 0, report.stderr[-2000:]
+    page = (tmp_path / "run" / "report.html").read_text()
+    assert "outside its run folder" in page and '<figure class="card"' not in page  # no image embedded
+    before = sorted(p.relative_to(outside) for p in outside.rglob("*"))
+    _refused(run_cli(*FAST, f"hydra.run.dir={tmp_path / 'run'}", "snr_db=[4,10,13]"), "is a symbolic link")
+    assert sorted(p.relative_to(outside) for p in outside.rglob("*")) == before  # nothing written through it
+    (tmp_path / "run" / "images").unlink()  # a real images/ again, with one original linked outside
+    shutil.copytree(outside, tmp_path / "run" / "images")
+    original = next((tmp_path / "run" / "images" / "original").glob("*.png"))
+    original.unlink()
+    original.symlink_to(next((outside / "original").glob("*.png")))
+    assert run_cli("report", str(tmp_path / "run")).returncode == 0
+    page = (tmp_path / "run" / "report.html").read_text()
+    assert '<figure class="card"' in page and 'alt="original"' not in page  # the linked original is left out
+    elsewhere = tmp_path / "elsewhere.csv"
+    shutil.copy(results, elsewhere)
+    fresh = tmp_path / "fresh"
+    fresh.mkdir()
+    (fresh / "results.csv").symlink_to(elsewhere)
+    text = elsewhere.read_text()
+    _refused(run_cli(*FAST, f"hydra.run.dir={fresh}"), "results.csv is a symbolic link")
+    assert elsewhere.read_text() == text
+
+
+def test_an_unwritable_run_folder_or_results_file_is_refused_before_work(tmp_path, monkeypatch):
+    """(As root, permissions do not stop writes, so the refusals are provoked in-process.)"""
+    from testbed.core.errors import ConfigError
+
+    results = _run(tmp_path / "run")
+    rows = results.read_text()
+    real = os.access
+    monkeypatch.setattr(os, "access", lambda p, mode, **k: False if str(p) == str(results) else real(p, mode, **k))
+    with pytest.raises(ConfigError, match="results.csv is not writable"):
+        _run(tmp_path / "run", "snr_db=[4,10,13]")
+    assert results.read_text() == rows
+    monkeypatch.setattr(os, "access", real)
+    real_open = os.open
+
+    def refuse_lock(path, *a, **k):
+        if str(path).endswith("run.lock"):
+            raise PermissionError(13, "Permission denied")
+        return real_open(path, *a, **k)
+
+    monkeypatch.setattr(os, "open", refuse_lock)
+    with pytest.raises(ConfigError, match="cannot write in the run folder"):
+        _run(tmp_path / "other")
+
+
 def test_report_and_merge_survive_a_crafted_skipped_list_and_provenance(tmp_path):
     results = _run(tmp_path / "run")
     (tmp_path / "run" / "skipped.json").write_text('{"not": "a list"}')
@@ -174,7 +259,8 @@ def test_a_bad_run_setting_is_refused_on_the_command_line(tmp_path):
 
 
 @pytest.mark.parametrize("override,words", [
-    ("seed=abc", ["seed='abc'", "whole number"]), ("threads=-1", ["threads=-1", ">= 1"]),
+    ("seed=abc", ["seed='abc'", "whole number"]), ("threads=-1", ["threads=-1", "from 1 to"]),
+    ("threads=100000", ["threads=100000", "from 1 to"]),
     ("snr_db=[1e6]", ["1e+06 dB is outside", "-50 to 100 dB"]), ("save_images=-2", ["save_images=-2"])])
 def test_bad_run_settings_are_refused_before_work(override, words, tmp_path):
     from testbed.core.errors import ConfigError
@@ -205,10 +291,15 @@ def test_a_folder_dataset_reads_gifs_and_says_which_files_it_skipped(tmp_path):
     Image.new("P", (40, 32)).save(folder / "anim.gif")
     Image.new("RGB", (40, 32), (1, 2, 3)).save(folder / "b.png")
     (folder / "notes.txt").write_text("x")
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    Image.new("RGB", (40, 32), (9, 9, 9)).save(elsewhere / "c.png")
+    (folder / "linked").symlink_to(elsewhere, target_is_directory=True)
     results = _run(tmp_path / "run", "dataset=folder", f"dataset.path={folder}")
     rows = read_results(results)
     assert {r["image_id"] for r in rows} == {"anim.gif", "b.png"}
-    assert "notes.txt (not an image suffix)" in json.loads(rows[0]["provenance"])["dataset"]["dataset_skipped"]
+    skipped = json.loads(rows[0]["provenance"])["dataset"]["dataset_skipped"]
+    assert "notes.txt (not an image suffix)" in skipped and any(e.startswith("linked/ (a link to a folder: not followed") for e in skipped)
 
 
 # ---------------------------------------------------------------- corruption and concurrency
@@ -219,7 +310,7 @@ def _sweep(make_cfg, out, *extra):
     return run_sweep(make_cfg(*FAST, *extra), out)
 
 
-@pytest.mark.parametrize("damage", ["cut_inside_quote", "maybe", "bad_number", "duplicate"])
+@pytest.mark.parametrize("damage", ["cut_inside_quote", "maybe", "bad_number", "nan_snr", "duplicate"])
 def test_a_damaged_results_file_is_repaired_on_rerun_and_nothing_valid_is_lost(damage, make_cfg, tmp_path):
     out = tmp_path / "run"
     results = _sweep(make_cfg, out, "snr_db=[1,4,7,10]")
@@ -233,6 +324,10 @@ def test_a_damaged_results_file_is_repaired_on_rerun_and_nothing_valid_is_lost(d
         cells = next(csv.reader([lines[2]]))
         cells[9] = "0.06x"  # cbr_actual
         lines[2] = ",".join(f'"{c}"' if "," in c or '"' in c else c for c in cells).replace('"{', '"{')
+    elif damage == "nan_snr":  # a NaN key would escape de-duplication and draw an "snr nan" figure
+        cells = next(csv.reader([lines[2]]))
+        cells[3] = "nan"  # snr_db
+        lines[2] = ",".join(f'"{c}"' if "," in c or '"' in c else c for c in cells)
     else:
         lines.insert(3, lines[2])
     results.write_text("\n".join(lines))
