@@ -146,6 +146,16 @@ def original_image_path(run_dir: str | Path, image_id: str) -> Path:
     return Path(run_dir) / "images" / "original" / f"{safe_name(image_id)}.png"
 
 
+def _first_link(run_dir: str | Path, relative: str | Path) -> Path | None:
+    """The first part of ``run_dir/relative`` below the run folder that is a symbolic link, or ``None``."""
+    path = Path(run_dir)
+    for part in Path(relative).parts:
+        path = path / part
+        if path.is_symlink():
+            return path
+    return None
+
+
 def run_file(run_dir: str | Path, relative: str | Path) -> Path | None:
     """``run_dir/relative`` when that names a file inside the run folder's ``images/``; ``None`` for
     anything a results file or a planted link could use to reach outside it: an absolute path, a
@@ -153,25 +163,18 @@ def run_file(run_dir: str | Path, relative: str | Path) -> Path | None:
     parts = Path(relative).parts if relative else ()
     if not parts or Path(relative).is_absolute() or ".." in parts or parts[0] != "images" or len(parts) < 2:
         return None
-    path = Path(run_dir)
-    for part in parts:
-        path = path / part
-        if path.is_symlink():
-            return None
-    return path
+    return None if _first_link(run_dir, relative) else Path(run_dir, *parts)
 
 
 def writable_run_path(run_dir: str | Path, relative: str | Path) -> Path:
     """``run_dir/relative`` for writing (a saved image, the results file), after making sure no part
     of it below the run folder is a symbolic link (a planted link would make the write land
     outside the folder); raises :class:`ConfigError` naming the link and the fix."""
-    path = Path(run_dir)
-    for part in Path(relative).parts:
-        path = path / part
-        if path.is_symlink():
-            raise ConfigError(f"{path} is a symbolic link (to {os.readlink(path)}); testbed writes only real files "
-                              "and folders inside a run folder: remove the link or use a new run directory")
-    return path
+    link = _first_link(run_dir, relative)
+    if link is not None:
+        raise ConfigError(f"{link} is a symbolic link (to {os.readlink(link)}); testbed writes only real files "
+                          "and folders inside a run folder: remove the link or use a new run directory")
+    return Path(run_dir) / relative
 
 
 SKIPPED_FILE = "skipped.json"
