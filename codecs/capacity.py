@@ -37,21 +37,22 @@ class CapacityBound(Codec):
         return ["capacity"]
 
     def encode(self, images: Sequence[ImageRecord], channel: Channel, snr_db: float, cbr: float) -> list[Transmission]:
-        """Rate control only: the file crosses an ideal code, no symbols cross the link."""
+        """Rate control only: the file crosses an ideal code, no symbols cross the link. The
+        capacity is per data symbol; the channel's overhead (pilots, cyclic prefix) is paid first."""
         capacity = channel.capacity_per_use(snr_db)
         sent = []
         for i, record in enumerate(images):
             budget_uses = math.floor(cbr * record.num_values)
-            budget_bits = math.floor(budget_uses * capacity)
+            budget_bits = math.floor(channel.symbols_within(budget_uses) * capacity)
             choice = best_quality(self.source, record, self.cache, lambda nbytes: 8 * nbytes <= budget_bits)
             extra = {"capacity_bits_per_use": capacity, "budget_bits": budget_bits}
-            sent.append(Transmission(i, "capacity", None, state=(choice, capacity, extra)))
+            sent.append(Transmission(i, "capacity", None, state=(choice, capacity, extra, channel)))
         return sent
 
     def decode(self, images: Sequence[ImageRecord], sent: Sequence[Transmission], received) -> list[Reception]:
         out = []
         for tx in sent:
-            (choice, capacity, extra), record = tx.state, images[tx.image]
+            (choice, capacity, extra, channel), record = tx.state, images[tx.image]
             h, w = record.pixels.shape[-2:]
             if choice is None:
                 out.append(Reception(fallback_image(h, w), 0, 0, None, "capacity", True,
@@ -60,7 +61,7 @@ class CapacityBound(Codec):
             quality, data = choice
             payload = 8 * len(data)
             image = rgb8_to_tensor(self.source.decode(data, h, w))
-            out.append(Reception(image, math.ceil(payload / capacity), payload, float(quality), "capacity",
+            out.append(Reception(image, channel.uses(math.ceil(payload / capacity)), payload, float(quality), "capacity",
                                  False, extra))
         return out
 

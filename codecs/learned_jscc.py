@@ -45,11 +45,18 @@ def symbols_to_latent(symbols: torch.Tensor, shape: torch.Size) -> torch.Tensor:
     return flat[:, : math.prod(shape[1:])].reshape(shape)
 
 
-def equalize(y: torch.Tensor, h: torch.Tensor | None, no, receiver: str) -> torch.Tensor:
+def equalize(received: ChannelOutput, receiver: str) -> torch.Tensor:
     """What the learned decoder receives: the MMSE estimate with CSI, else y as it is.
-    ``no``: a float or ``[..., 1]`` per row."""
+
+    With CSI ``h`` (``no`` a float or ``[..., 1]`` per row): ``conj(h) y / (|h|^2 + N0)``. From an
+    equalising receiver (OFDM: ``y`` = x + e, ``no`` per symbol): the same MMSE shrinkage of its
+    unbiased estimate, ``y / (1 + no)``, which keeps deep fades from blowing the latent up.
+    """
+    y, h, no = received.y, received.h, received.no
     if receiver == "mmse" and h is not None:
         return h.conj() * y / (h.abs().pow(2) + no)
+    if receiver == "mmse" and received.equalized:
+        return y / (1.0 + no)
     return y
 
 
@@ -175,7 +182,7 @@ class LearnedJSCC(LearnedCodec):
     def prepare(self, channel: Channel, cbr: float) -> None:
         self._used = self.select(channel, cbr)
         self._used.model.to(self.device)
-        self.use_rate(self._used.rate_for(cbr, self.downsampling))
+        self.use_rate(self._used.rate_for(cbr, self.downsampling, channel.overhead))
 
     def use_rate(self, channels: int | None) -> None:
         if hasattr(self.network, "use_rate"):
@@ -197,7 +204,7 @@ class LearnedJSCC(LearnedCodec):
 
     def decode_batch(self, received: ChannelOutput, context, snr_db: torch.Tensor) -> torch.Tensor:
         model = self.network
-        estimate = symbols_to_latent(equalize(received.y, received.h, received.no, self.receiver), context["flat"])
+        estimate = symbols_to_latent(equalize(received, self.receiver), context["flat"])
         parts = estimate.split([math.prod(s[1:]) for s in context["shapes"]], dim=1)
         boxes, (h, w) = context["boxes"], context["size"]
         if len(boxes) == 1:

@@ -79,6 +79,7 @@ class Separation(Codec):
         return [m.label for m in self.mcs]
 
     def _fits(self, budget_symbols: int, mcs: MCS):
+        """Whether a file of ``num_bytes`` fits in ``budget_symbols`` data symbols at ``mcs``."""
         def fits(num_bytes: int) -> bool:
             return self.coding.channel_uses(self.coding.plan(8 * num_bytes, mcs), mcs) <= budget_symbols
         return fits
@@ -86,7 +87,7 @@ class Separation(Codec):
     def encode(self, images: Sequence[ImageRecord], channel: Channel, snr_db: float, cbr: float) -> list[Transmission]:
         sent = []
         for i, record in enumerate(images):
-            budget = math.floor(cbr * record.num_values)
+            budget = channel.symbols_within(math.floor(cbr * record.num_values))  # data symbols
             for mcs in self.mcs:
                 choice = best_quality(self.source, record, self.cache, self._fits(budget, mcs))
                 if choice is None:
@@ -118,7 +119,7 @@ class Separation(Codec):
         except Exception as err:  # any decoder failure -> fallback, never raise
             image, failed = fallback_image(h, w), True
             extra["reason"] = f"source decoder: {type(err).__name__}"
-        return Reception(image=image, channel_uses=tx.symbols.numel(), payload_bits=payload,
+        return Reception(image=image, channel_uses=tx.channel_uses, payload_bits=payload,
                          source_quality=float(quality), mcs=mcs.label, decode_failed=failed, extra=extra)
 
     def _failed(self, record: ImageRecord, mcs: MCS, reason: str) -> Reception:

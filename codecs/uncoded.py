@@ -28,11 +28,11 @@ class UncodedAnalog(Codec):
         return ["analog"]
 
     def encode(self, images: Sequence[ImageRecord], channel: Channel, snr_db: float, cbr: float) -> list[Transmission]:
-        return [self._encode_one(i, record, cbr) for i, record in enumerate(images)]
+        return [self._encode_one(i, record, channel, cbr) for i, record in enumerate(images)]
 
-    def _encode_one(self, index: int, record: ImageRecord, cbr: float) -> Transmission:
+    def _encode_one(self, index: int, record: ImageRecord, channel: Channel, cbr: float) -> Transmission:
         _, h, w = record.pixels.shape
-        budget = math.floor(cbr * record.num_values) - 1  # one use carries mean and std
+        budget = channel.symbols_within(math.floor(cbr * record.num_values) - 1)  # one use carries mean and std
         factor = next((s for s in range(1, max(h, w) + 1)
                        if 3 * math.ceil(h / s) * math.ceil(w / s) <= 2 * budget), None)
         if factor is None:
@@ -62,7 +62,7 @@ class UncodedAnalog(Codec):
         received = torch.stack([estimate.real, estimate.imag], dim=1).reshape(-1)[:count]
         small_hat = (received * std + mean).reshape(shape)
         image = F.interpolate(small_hat, size=(h, w), mode="bilinear", align_corners=False)[0].clamp(0, 1).cpu()
-        return Reception(image=image, channel_uses=tx.symbols.numel() + 1, payload_bits=0, source_quality=None,
+        return Reception(image=image, channel_uses=tx.channel_uses + 1, payload_bits=0, source_quality=None,
                          mcs="analog", decode_failed=False, extra={"downsampling": factor})
 
     def describe(self) -> dict:

@@ -134,16 +134,22 @@ def check_channel(channel: Channel, num_symbols: int = 4096) -> None:
     assert torch.equal(a.y, b.y), "the same generator seed must give the same output"
     if a.h is not None:  # the receiver knows h: y must be h * x
         assert torch.allclose(a.y, a.h * x, atol=1e-2), "noiseless channel must give y = h x"
+    elif a.equalized:  # an unbiased estimate of x, its error within its stated noise (5 sigma)
+        assert isinstance(a.no, torch.Tensor) and a.no.shape == x.shape and bool((a.no >= 0).all())
+        assert bool(((a.y - x).abs().square() <= 25 * a.no + 1e-4).all()), "equalised y strays beyond its noise"
     elif getattr(channel, "csi", None) is None:  # no fading: y must be x
         assert torch.allclose(a.y, x, atol=1e-2), "noiseless channel must return the input"
-    assert a.no == 10 ** (-NOISELESS_SNR_DB / 10)
+    if not a.equalized:
+        assert a.no == 10 ** (-NOISELESS_SNR_DB / 10)
+    assert channel.uses(num_symbols) >= num_symbols and channel.symbols_within(channel.uses(num_symbols)) >= num_symbols
     assert channel.capacity_per_use(10.0) > 0
     # batches [N, K]: rows with their own generators (and SNRs) draw exactly as when sent alone
     rows = torch.stack([x, x.roll(1)])
     batch = channel(rows, torch.tensor([NOISELESS_SNR_DB, 5.0]), [make_generator("r0"), make_generator("r1")])
     alone = [channel(rows[0], NOISELESS_SNR_DB, make_generator("r0")), channel(rows[1], 5.0, make_generator("r1"))]
     assert all(torch.equal(batch.y[i], alone[i].y) for i in range(2)), "a row of a batch must draw as if alone"
-    assert isinstance(batch.no, torch.Tensor) and tuple(batch.no.shape) == (2, 1), "per-row N0 is [N, 1]"
+    per_row = tuple(rows.shape) if batch.equalized else (2, 1)
+    assert isinstance(batch.no, torch.Tensor) and tuple(batch.no.shape) == per_row, "per-row N0 is [N, 1]"
     shared = channel(rows, 5.0, make_generator("batch"))  # one generator for the whole batch
     assert shared.y.shape == rows.shape and not torch.equal(shared.y[0], shared.y[1])
     assert set(channel.spec()) >= {"channel"}, "spec() names the channel class (checkpoints match on it)"

@@ -66,7 +66,7 @@ class QAMModem:
     def demodulate(
         self,
         y: torch.Tensor,
-        no: float,
+        no: float | torch.Tensor,
         h: torch.Tensor | None,
         bits_per_symbol: int,
         num_bits: int,
@@ -75,7 +75,8 @@ class QAMModem:
 
         Args:
             y: received symbols, complex64 ``[K]``.
-            no: noise variance N0 per complex symbol (linear).
+            no: noise variance N0 per complex symbol (linear): a float, or float32 ``[K]`` with one
+                value per symbol (an equalising OFDM receiver's post-equalisation noise).
             h: channel coefficients complex64 ``[K]`` known to the receiver, or ``None``.
             bits_per_symbol: 2, 4 or 6.
             num_bits: number of coded bits sent (the zero-padded tail is dropped).
@@ -93,16 +94,20 @@ class QAMModem:
         if y.numel() == 0:
             return torch.zeros(0, dtype=torch.float32, device=y.device)
         y = y.to(torch.complex64)
+        if isinstance(no, torch.Tensor) and no.numel() > 1:
+            no = no.to(device=y.device, dtype=torch.float32).reshape(y.shape)
+        else:
+            no = float(no)
         if h is None:
             y_eq = y
-            no_eff = torch.full(y.shape, float(no), dtype=torch.float32, device=y.device)
+            no_eff = torch.full(y.shape, no, dtype=torch.float32, device=y.device) if isinstance(no, float) else no
         else:
             if h.shape != y.shape:
                 raise ValueError(f"h must match y's shape {tuple(y.shape)}, got {tuple(h.shape)}")
             h = h.to(device=y.device, dtype=torch.complex64)
             gain = (h.real.square() + h.imag.square()).clamp_min(MIN_GAIN)  # |h|^2, float32
             y_eq = y * h.conj() / gain  # = y / h, safe at |h| = 0
-            no_eff = float(no) / gain
+            no_eff = no / gain
         llr = demapper(y_eq, no_eff)
         return llr.reshape(-1)[:num_bits].to(torch.float32)
 

@@ -133,9 +133,17 @@ class JSCCCheckpoint:
         """The CBRs it sends: c / (2 * 3 * downsampling^2) for each rate c."""
         return [c / (6 * downsampling**2) for c in self.rates]
 
-    def rate_for(self, cbr: float, downsampling: int) -> int | None:
-        """The latent channel count that sends ``cbr`` (within 1 %), or ``None``."""
-        for c, value in zip(self.rates, self.cbrs(downsampling)):
+    def rate_for(self, cbr: float, downsampling: int, overhead: float = 1.0) -> int | None:
+        """The latent channel count that sends ``cbr`` (within 1 %), or ``None``.
+
+        Over a channel with overhead (OFDM: pilots and cyclic prefix, ``overhead`` channel uses per
+        data symbol), the largest rate whose data symbols with their overhead stay within ``cbr``.
+        """
+        pairs = list(zip(self.rates, self.cbrs(downsampling)))
+        if overhead > 1.0:
+            within = [(value, c) for c, value in pairs if value * overhead <= cbr * (1 + 1e-9)]
+            return max(within)[1] if within else None
+        for c, value in pairs:
             if abs(value - cbr) <= 0.01 * cbr:
                 return c
         return None
@@ -143,7 +151,8 @@ class JSCCCheckpoint:
     def fits(self, channel, cbr: float, downsampling: int, receiver: str) -> bool:
         """Trained for this channel spec (class, coherence, CSI...), this receiver and this CBR."""
         return ((self.channel is None or with_defaults(self.channel, channel) == channel.spec())
-                and self.receiver in (None, receiver) and self.rate_for(cbr, downsampling) is not None)
+                and self.receiver in (None, receiver)
+                and self.rate_for(cbr, downsampling, channel.overhead) is not None)
 
     def label(self, downsampling: int) -> str:
         """``file (RayleighChannel(coherence=1, csi=perfect); receiver mmse; CBR 1/48, 1/16)``."""

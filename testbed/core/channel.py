@@ -43,18 +43,30 @@ class ChannelOutput:
         y: received symbols, complex64 ``[..., K]`` (same shape as the input).
         h: channel coefficients the receiver knows, complex64 ``[..., K]``, or ``None`` when the
             receiver has no CSI (or the channel has no fading).
-        no: noise variance N0 (linear, per complex symbol): a float, or float32 ``[..., 1]`` with
-            one value per row when the SNR differs between rows.
+        no: noise variance N0 (linear, per complex symbol): a float, float32 ``[..., 1]`` with
+            one value per row when the SNR differs between rows, or float32 ``[..., K]`` with one
+            value per symbol (the post-equalisation noise of an equalising receiver).
+        equalized: True when ``y`` is already an unbiased estimate of the sent symbols,
+            ``y = x + e`` with ``e`` of variance ``no`` per symbol (an OFDM receiver's LMMSE output);
+            ``h`` is then ``None``.
     """
 
     y: torch.Tensor
     h: torch.Tensor | None
     no: float | torch.Tensor
+    equalized: bool = False
 
     def row(self, i: int) -> "ChannelOutput":
         """Row ``i`` of a ``[N, K]`` output as a ``[K]`` output."""
-        no = self.no[i, 0].item() if isinstance(self.no, torch.Tensor) else self.no
-        return ChannelOutput(self.y[i], None if self.h is None else self.h[i], no)
+        no = self.no
+        if isinstance(no, torch.Tensor):
+            no = no[i, 0].item() if no.shape[-1] == 1 and self.y.shape[-1] != 1 else no[i]
+        return ChannelOutput(self.y[i], None if self.h is None else self.h[i], no, self.equalized)
+
+    def batched(self) -> "ChannelOutput":
+        """A ``[K]`` output as a ``[1, K]`` batch (per-symbol noise gains its batch dimension)."""
+        no = self.no[None] if isinstance(self.no, torch.Tensor) else self.no
+        return ChannelOutput(self.y[None], None if self.h is None else self.h[None], no, self.equalized)
 
 
 class Channel(Plugin, ABC):
@@ -90,10 +102,26 @@ class Channel(Plugin, ABC):
         snrs = _per_row(snr_db, x.shape[:-1])
         snrs = [snrs] * rows.shape[0] if not isinstance(snrs, torch.Tensor) else [float(s) for s in snrs.reshape(-1)]
         outs = [self(rows[i], snrs[i], g) for i, g in enumerate(generator)]
-        no = torch.tensor([[o.no] for o in outs], dtype=torch.float32, device=x.device)
-        return ChannelOutput(torch.stack([o.y for o in outs]).reshape(x.shape),
-                             None if outs[0].h is None else torch.stack([o.h for o in outs]).reshape(x.shape),
-                             no.reshape(*x.shape[:-1], 1) if len(set(snrs)) > 1 else outs[0].no)
+        y = torch.stack([o.y for o in outs]).reshape(x.shape)
+        h = None if outs[0].h is None else torch.stack([o.h for o in outs]).reshape(x.shape)
+        if isinstance(outs[0].no, torch.Tensor):  # one noise variance per symbol
+            no = torch.stack([o.no for o in outs]).reshape(x.shape)
+        elif len(set(snrs)) > 1:
+            no = torch.tensor([[o.no] for o in outs], dtype=torch.float32, device=x.device).reshape(*x.shape[:-1], 1)
+        else:
+            no = outs[0].no
+        return ChannelOutput(y, h, no, outs[0].equalized)
+
+    #: Channel uses spent per data symbol in the long run (pilots, cyclic prefix...): 1 for a flat channel.
+    overhead: float = 1.0
+
+    def uses(self, num_symbols: int) -> int:
+        """Complex channel uses (the CBR numerator) that sending ``num_symbols`` data symbols takes."""
+        return int(num_symbols)
+
+    def symbols_within(self, budget_uses: int) -> int:
+        """The most data symbols whose :meth:`uses` fit in ``budget_uses`` channel uses."""
+        return max(int(budget_uses), 0)
 
     def capacity_per_use(self, snr_db: float) -> float:
         """Capacity in bit per complex channel use at Es/N0 = ``snr_db`` (AWGN by default)."""

@@ -86,6 +86,8 @@ class Transmission:
             channel (an ideal capacity-achieving code, or nothing fits the budget).
         salt: extra parts of the seed of its channel draw, so variants draw independently.
         state: whatever the decoder needs besides the channel output (private to the codec).
+        channel_uses: complex channel uses the symbols took, overhead of the channel included
+            (pilots, cyclic prefix: :meth:`Channel.uses`); set by the link when it sends them.
     """
 
     image: int
@@ -93,6 +95,7 @@ class Transmission:
     symbols: torch.Tensor | None
     salt: tuple = ()
     state: Any = None
+    channel_uses: int = 0
 
 
 #: Returns the generator for one image of the current sweep point (seeded by its identity);

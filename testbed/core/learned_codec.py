@@ -66,9 +66,8 @@ class LearnedCodec(Codec):
         out = []
         for tx, rx in zip(sent, received):
             context, snr = tx.state
-            batch = ChannelOutput(rx.y[None], None if rx.h is None else rx.h[None], rx.no)
-            image = self.decode_batch(batch, context, snr)[0].clamp(0, 1).float().cpu()
-            out.append(Reception(image, tx.symbols.numel(), 0, None, "analog", False, self.reception_extra(context)))
+            image = self.decode_batch(rx.batched(), context, snr)[0].clamp(0, 1).float().cpu()
+            out.append(Reception(image, tx.channel_uses, 0, None, "analog", False, self.reception_extra(context)))
         return out
 
     def reception_extra(self, context: Any) -> dict:

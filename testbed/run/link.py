@@ -76,6 +76,8 @@ def transmit(codec: Codec, images: Sequence[ImageRecord], channel: Channel, snr_
         if tx.symbols is not None:
             by_length.setdefault((tx.symbols.shape[-1], tx.symbols.device), []).append(i)
     for group in by_length.values():  # one batch per symbol count; each row drawn by its own generator
+        for i in group:  # the CBR numerator: every use of the channel, its overhead included
+            sent[i].channel_uses = channel.uses(sent[i].symbols.shape[-1])
         batch = torch.stack([sent[i].symbols for i in group])
         arrived = send(channel, batch, snr_db, [generator_for(images[sent[i].image], *sent[i].salt) for i in group])
         for row, i in enumerate(group):
