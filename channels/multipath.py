@@ -45,10 +45,15 @@ class ExponentialPDP(_GeneratorMixin, ChannelModel):
 
     def __init__(self, num_paths: int, delay_spread: float, sample_time: float, device: str | None = None) -> None:
         super().__init__(device=device)
+        delays, powers = self.profile(num_paths, delay_spread, sample_time)
+        self._delays, self._powers = delays.float().to(self.device), powers.float().to(self.device)
+
+    @staticmethod
+    def profile(num_paths: int, delay_spread: float, sample_time: float) -> tuple[torch.Tensor, torch.Tensor]:
+        """(delays in s, powers summing to 1), float64 ``[L]`` on the CPU."""
         delays = torch.arange(num_paths, dtype=torch.float64) * sample_time
         powers = torch.exp(-delays / delay_spread)
-        self._delays = delays.float().to(self.device)
-        self._powers = (powers / powers.sum()).float().to(self.device)
+        return delays, powers / powers.sum()
 
     @property
     def delays(self) -> torch.Tensor:

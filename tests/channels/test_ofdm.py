@@ -131,7 +131,7 @@ def test_no_csi_hands_over_the_raw_elements_and_lmmse_estimation_beats_ls():
 
 
 # ---------------------------------------------------------------------------------- capacity
-@pytest.mark.parametrize("options", [{}, {"model": "exponential", "delay_spread": 1e-6}])
+@pytest.mark.parametrize("options", [{}, {"model": "exponential", "delay_spread": 1e-6, "num_paths": 6}])
 def test_ergodic_capacity_per_data_element_is_rayleighs(options):
     """NLOS taps are Rayleigh and sum to unit power: each element's gain is CN(0, 1), so the
     capacity per data element is the flat Rayleigh ergodic capacity (Monte Carlo, within 1 %)."""
@@ -140,3 +140,36 @@ def test_ergodic_capacity_per_data_element_is_rayleighs(options):
     ch = OFDMChannel(**options)
     for snr in (0.0, 10.0, 20.0):
         assert ch.capacity_per_use(snr) == pytest.approx(RayleighChannel().capacity_per_use(snr), rel=0.01)
+
+
+# ---------------------------------------------------------------------------------- Sionna equality
+@pytest.mark.parametrize("max_speed", [0.0, 30.0])
+def test_channel_draw_equals_sionnas_generate_ofdm_channel(max_speed):
+    """The static shortcut (one time step, held) and the one-antenna frequency response give what
+    Sionna's GenerateOFDMChannel gives from the same random numbers."""
+    from sionna.phy.channel import GenerateOFDMChannel
+
+    ch = OFDMChannel(max_speed=max_speed)
+    ours = ch.draw_state((3 * 768,), make_generator("draw", max_speed))
+    reference = GenerateOFDMChannel(ch._paths.using(make_generator("draw", max_speed)), ch._grid)(3)
+    assert ours.shape == reference.shape == (3, 1, 1, 1, 1, 14, 64)
+    torch.testing.assert_close(ours, reference, rtol=1e-5, atol=2e-6)
+    varies = (ours[:, ..., 0, :] - ours[:, ..., -1, :]).abs().max().item()
+    assert (varies == 0.0) == (max_speed == 0.0)  # Doppler moves the response within the slot
+
+
+def test_siso_lmmse_equals_sionnas_lmmse_equalizer():
+    """The closed form equals Sionna's LMMSEEqualizer on LS estimates with their error variance."""
+    from testbed.channels.ofdm import siso_lmmse
+
+    ch = OFDMChannel()
+    gen = make_generator("lmmse")
+    state = ch.draw_state((4 * 768,), gen)
+    grid = ch._mapper(torch.polar(torch.ones(4, 1, 1, 768), torch.rand(4, 1, 1, 768, generator=gen) * 6.283))
+    no = torch.full((4, 1, 1), 0.05)
+    y = ch._awgn.using(gen)(ch._apply(grid, state), no[..., None, None])
+    h_hat, err_var = ch._estimator(y, no)
+    x_ref, no_ref = ch._equalizer(y, h_hat, err_var, no)
+    x_hat, no_eff = siso_lmmse(*(ch._data_elements(t) for t in (y, h_hat, err_var)), no.reshape(4, 1))
+    torch.testing.assert_close(x_hat, x_ref.reshape(4, -1), rtol=1e-4, atol=1e-5)
+    torch.testing.assert_close(no_eff, no_ref.reshape(4, -1).float(), rtol=1e-4, atol=1e-6)

@@ -80,6 +80,7 @@ Sionna 90-110 kbit/s of information bits; this decoder (layered, early stop, box
 """
 from __future__ import annotations
 
+import numba
 import numpy as np
 import torch
 
@@ -154,11 +155,18 @@ class FastLDPC5GDecoder:
         bits = np.empty((llr.shape[0], code.k), dtype=np.float32)
         iters = np.empty(llr.shape[0], dtype=np.int32)
         if llr.shape[0]:
-            _decode_batch(llr, code.llr_pos, code.k, code.k_ldpc, code.num_vns, code.z, code.blk_ptr,
-                          code.ent_col, code.ent_shift, code.last_rows, self.schedule == "layered",
-                          self._kind, self.num_iter, self.early_stop,
-                          np.float32(self.llr_max), np.float32(self.alpha), np.float32(self.beta),
-                          bits, iters)
+            # numba's OpenMP layer shares the thread setting with torch: decode with torch's thread
+            # count (the run's `threads`) and give torch its count back (numba would leave it at all cores)
+            threads = torch.get_num_threads()
+            numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+            try:
+                _decode_batch(llr, code.llr_pos, code.k, code.k_ldpc, code.num_vns, code.z, code.blk_ptr,
+                              code.ent_col, code.ent_shift, code.last_rows, self.schedule == "layered",
+                              self._kind, self.num_iter, self.early_stop,
+                              np.float32(self.llr_max), np.float32(self.alpha), np.float32(self.beta),
+                              bits, iters)
+            finally:
+                torch.set_num_threads(threads)
         return bits, iters
 
     def __call__(self, llr):

@@ -322,3 +322,21 @@ def test_config_and_describe() -> None:
     info = ref.describe()
     assert info["fec_decoder"] == "sionna" and info["fec_schedule"] == "flooding"
     assert info["fec_early_stop"] is False and info["fec_decoder_backend"].startswith("sionna 2.")
+
+
+def test_decoding_keeps_torchs_thread_count():
+    """numba's OpenMP layer shares the thread setting with torch: a decode must not leave torch at
+    every core when the run asked for one thread (it did, and small tensor ops then crawled)."""
+    import torch
+
+    from testbed.codecs.digital.ldpc.ldpc5g import LDPC5G
+
+    before = torch.get_num_threads()
+    try:
+        torch.set_num_threads(1)
+        fec = LDPC5G(max_info_bits=1024)
+        plan = fec.plan(2048, 0.5)
+        fec.decode(torch.full((plan.num_codewords, plan.n), -4.0), plan)
+        assert torch.get_num_threads() == 1
+    finally:
+        torch.set_num_threads(before)

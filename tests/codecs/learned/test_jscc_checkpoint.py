@@ -133,3 +133,19 @@ def test_a_checkpoint_can_carry_its_own_tile_setting(tmp_path, caplog):
     assert "'other.pt', which is not in checkpoints" in caplog.text
     with pytest.raises(ConfigError, match="checkpoint_tiles"):
         LearnedJSCC(checkpoints=files, checkpoint_tiles={files[0]: 30})
+
+
+def test_an_ofdm_checkpoint_serves_only_its_settings_at_the_rate_that_fits(tmp_path):
+    """A checkpoint trained over OFDM (a config giving some settings, the rest defaults) serves that
+    channel only; at a CBR its overhead does not let it send exactly, it sends the largest rate within."""
+    from testbed.channels.ofdm import OFDMChannel
+
+    ofdm = "testbed.channels.ofdm.OFDMChannel"
+    codec = LearnedJSCC(checkpoints=[str(_save(tmp_path / "ofdm8.pt", ofdm, 12, 0, csi="estimated"))]).bind("deepjscc")
+    codec.check()
+    assert codec.select(OFDMChannel(), 1 / 8 * 1.3).path.name == "ofdm8.pt"  # 12/96 x 1.276 fits
+    with pytest.raises(ConfigError, match="no checkpoint trained"):
+        codec.select(OFDMChannel(), 1 / 8)  # 12 channels with their pilots and cyclic prefix exceed 1/8
+    for other in (OFDMChannel(csi="perfect"), OFDMChannel(tdl_model="B"), RayleighChannel()):
+        with pytest.raises(ConfigError, match="no checkpoint trained"):
+            codec.select(other, 1 / 8 * 1.3)
