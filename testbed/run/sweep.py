@@ -54,12 +54,19 @@ class SweepSetup:
     device: torch.device
     score_memo: dict = field(default_factory=dict)  # metric -> {(reference, reconstruction): score}
     skipped: dict = field(default_factory=dict)  # (codec, channel, cbr[, snr]) -> why it cannot be served
-    shard: tuple[int, int] = (0, 1)  # (index, count): this job runs every count-th point from index
+    #: (index, count, by): this job runs every count-th point (by="points") or image (by="images") from index
+    shard: tuple[int, int, str] = (0, 1, "points")
 
     @property
     def saved_ids(self) -> set[str]:
         """Images whose reconstructions are saved for the grid (the first ``save_images``)."""
         return {r.image_id for r in self.records[: self.save_images]}
+
+    @property
+    def job_records(self) -> list[ImageRecord]:
+        """The images this job sends: all, or its share when the shards split the images."""
+        index, count, by = self.shard
+        return self.records[index::count] if by == "images" else self.records
 
 
 def build(cfg: DictConfig) -> SweepSetup:
@@ -137,14 +144,22 @@ def unsupported_points(codecs: dict, channels: dict, cbrs, policy: str = "error"
     return skipped
 
 
-def parse_shard(cfg: DictConfig) -> tuple[int, int]:
-    """``shard.index`` / ``shard.count`` (default 0 / 1): which share of the sweep points this job runs."""
+#: How shards split a sweep: by its points (jobs on many machines share every image's work) or by its
+#: images (jobs on one machine: each image's source encodings, reference features and repeated
+#: reconstructions stay in one job, scored once).
+SHARD_BY = ("points", "images")
+
+
+def parse_shard(cfg: DictConfig) -> tuple[int, int, str]:
+    """``shard.index`` / ``shard.count`` / ``shard.by`` (default 0 / 1 / points): this job's share."""
     node = cfg.get("shard") or {}
-    index, count = node.get("index", 0), node.get("count", 1)
+    index, count, by = node.get("index", 0), node.get("count", 1), node.get("by", "points")
     if not all(isinstance(v, int) and not isinstance(v, bool) for v in (index, count)) or not 0 <= index < count:
         raise ConfigError(f"shard: index={index!r}, count={count!r}: need whole numbers with 0 <= index < count "
                           "(e.g. -m shard.count=2 shard.index=0,1)")
-    return index, count
+    if by not in SHARD_BY:
+        raise ConfigError(f"shard.by={by!r}: use one of {SHARD_BY}")
+    return index, count, by
 
 
 def _check_cbr(name: str, codec: Codec, cbr: float) -> None:
@@ -159,13 +174,13 @@ def _check_cbr(name: str, codec: Codec, cbr: float) -> None:
 
 def sweep_points(setup: SweepSetup) -> list[tuple]:
     """This job's (codec, channel, cbr, snr, repetition) points: the grid less skipped points,
-    every ``count``-th from ``index`` when sharded (codec-major order, so shards share the work)."""
+    every ``count``-th from ``index`` when sharded by points (codec-major order, so shards share the work)."""
     points = [(c, h, cbr, snr, rep) for c in setup.codecs for h in setup.channels
               for cbr in setup.grid.cbr for snr in setup.grid.snr_db
               for rep in range(setup.grid.repetitions)
               if (c, h, cbr) not in setup.skipped and (c, h, cbr, snr) not in setup.skipped]
-    index, count = setup.shard
-    return points[index::count]
+    index, count, by = setup.shard
+    return points[index::count] if by == "points" else points
 
 
 def run_sweep(cfg: DictConfig, out_dir: str | Path) -> Path:
@@ -198,13 +213,13 @@ def _check_settings(setup: SweepSetup, store: ResultsStore) -> None:
 def _sweep(setup: SweepSetup, store: ResultsStore, out_dir: Path) -> Path:
     _save_originals(setup, out_dir)
     _record_skipped(setup, out_dir)
-    points = sweep_points(setup)
-    total = len(points) * len(setup.records)
+    points, records = sweep_points(setup), setup.job_records
+    total = len(points) * len(records)
     bar = tqdm(total=total, unit="img", desc="sweep", dynamic_ncols=True, mininterval=1.0)
     started = time.perf_counter()
     for point in points:
-        todo = [r for r in setup.records if not _done(store, setup, r, point)]
-        bar.update(len(setup.records) - len(todo))
+        todo = [r for r in records if not _done(store, setup, r, point)]
+        bar.update(len(records) - len(todo))
         if todo:
             bar.set_postfix_str(f"{point[0]}/{point[1]} cbr={point[2]:.4g} snr={point[3]:g}", refresh=False)
             store.append(_run_point(setup, point, todo, store, out_dir))
@@ -292,7 +307,10 @@ def _row(setup, record: ImageRecord, rec: Reception, key: dict, codec: Codec, pr
 def _save_originals(setup: SweepSetup, out_dir: Path) -> None:
     from PIL import Image
 
+    mine = {r.image_id for r in setup.job_records}
     for record in setup.records[: setup.save_images]:
+        if record.image_id not in mine:  # another shard's image: its job stores it
+            continue
         path = writable_run_path(out_dir, original_image_path("", record.image_id))
         if not _intact(path, record):  # missing, cut or replaced: written again from the dataset
             path.parent.mkdir(parents=True, exist_ok=True)

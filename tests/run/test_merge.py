@@ -34,6 +34,19 @@ def test_joblib_multirun_with_two_workers_gives_the_sequential_rows(tmp_path):
                if r["recon_path"])
 
 
+def test_shards_by_images_merge_to_the_sequential_rows(tmp_path):
+    """Each job sends its share of the images through every point: merged, the sequential rows."""
+    sequential = run_cli(*QUICK, f"paths.output_dir={tmp_path}")
+    assert sequential.returncode == 0, sequential.stderr[-2000:]
+    parallel = run_cli("-m", *QUICK, f"paths.output_dir={tmp_path}", "shard.count=2", "shard.index=0,1",
+                       "shard.by=images")
+    assert parallel.returncode == 0, parallel.stderr[-2000:]
+    a, b = _by_key(tmp_path / "quick" / "results.csv"), _by_key(tmp_path / "quick-multirun" / "merged" / "results.csv")
+    assert a.keys() == b.keys() and all(a[k] == b[k] for k in a)
+    assert all((tmp_path / "quick-multirun" / "merged" / r["recon_path"]).is_file() for r in b.values()
+               if r["recon_path"])
+
+
 def test_identical_duplicates_are_kept_once_and_conflicts_refused(make_cfg, tmp_path):
     run = tmp_path / "a"
     run_sweep(make_cfg(*TINY, "codec=[uncoded]", "channel=[awgn]", "snr_db=[3,9]", "cbr=[0.25]"), run)

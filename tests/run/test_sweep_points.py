@@ -64,3 +64,14 @@ def test_shards_split_the_points_without_overlap_or_loss(make_cfg):
     shards = [sweep_points(build(make_cfg(*TINY, *grid, "shard.count=3", f"shard.index={i}"))) for i in range(3)]
     assert sorted(p for s in shards for p in s) == sorted(whole) and len(whole) == 12
     assert all(len(s) == 4 for s in shards)
+
+
+def test_shards_by_images_split_the_images_and_keep_every_point(make_cfg):
+    grid = ("codec=[uncoded]", "channel=[awgn]", "snr_db=[1,4]", "cbr=[0.25]")
+    whole = build(make_cfg(*TINY, *grid))
+    shards = [build(make_cfg(*TINY, *grid, "shard.count=2", f"shard.index={i}", "shard.by=images")) for i in range(2)]
+    assert all(sweep_points(s) == sweep_points(whole) for s in shards)
+    ids = [[r.image_id for r in s.job_records] for s in shards]
+    assert sorted(ids[0] + ids[1]) == sorted(r.image_id for r in whole.records) and not set(ids[0]) & set(ids[1])
+    with pytest.raises(ConfigError, match="shard.by='pixels'"):
+        build(make_cfg(*TINY, *grid, "shard.by=pixels"))

@@ -100,6 +100,11 @@ def test_shipped_checkpoints_load_and_say_what_they_fit():
         assert fit.channel == channel and fit.receiver == "mmse"
         assert fit.meta["step"] > 0 and fit.meta["data"]["path"]
         assert 6 in fit.rates
+    from testbed.channels.ofdm import OFDMChannel
+
+    ofdm = JSCCCheckpoint.load("adjscc_ofdm.pt")  # the default ofdm channel, estimated CSI, and no other
+    assert ofdm.fits(OFDMChannel(), 1 / 16, 4, "mmse") and ofdm.rate_for(1 / 16, 4, OFDMChannel().overhead) == 4
+    assert not ofdm.fits(OFDMChannel(csi="perfect"), 1 / 16, 4, "mmse") and not ofdm.fits(RayleighChannel(), 1 / 16, 4, "mmse")
     total = sum(p.stat().st_size for p in resolve_checkpoint("x").parent.glob("*.pt"))
     assert total <= 40 * 2**20  # the budget for all shipped checkpoints
 
