@@ -1,8 +1,8 @@
 """Multipath channel models for OFDM, drawing from an explicit ``torch.Generator``.
 
 Both return Sionna's channel impulse response ``(a, tau)`` for ``batch_size`` independent links
-(one per OFDM slot here), so Sionna's :class:`~sionna.phy.channel.GenerateOFDMChannel` turns them
-into frequency responses:
+(one per OFDM slot here), which :func:`testbed.channels.ofdm.frequency_response` turns into
+frequency responses (as Sionna's ``GenerateOFDMChannel`` does):
 
 * ``a``: path gains, complex64 ``[batch, 1, 1, 1, 1, num_paths, num_time_steps]``;
 * ``tau``: path delays in seconds, float32 ``[batch, 1, 1, num_paths]``.
@@ -23,11 +23,6 @@ from sionna.phy.channel import ChannelModel
 from sionna.phy.channel.tr38901 import TDL
 
 from testbed.channels.sionna_blocks import _GeneratorMixin
-
-TDL_MODELS = ("A", "B", "C", "D", "E")
-#: The last tap's normalised delay (delay / delay spread) of each TDL profile, TR 38.901 Tables
-#: 7.7.2-1..5; it decides the cyclic prefix the frequency-domain model needs.
-TDL_LAST_DELAY = {"A": 9.6586, "B": 4.7834, "C": 8.6523, "D": 13.4204, "E": 20.6519}
 
 
 class SeededTDL(_GeneratorMixin, TDL):

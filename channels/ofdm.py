@@ -27,14 +27,12 @@ import inspect
 import math
 from dataclasses import fields
 
-import numpy as np
 import torch
 from sionna.phy.channel import ApplyOFDMChannel, subcarrier_frequencies
-from sionna.phy.mimo import StreamManagement
-from sionna.phy.ofdm import (LMMSEChannelEstimator, LMMSEEqualizer, LSChannelEstimator, PilotPattern, ResourceGrid,
-                             ResourceGridDemapper, ResourceGridMapper, tdl_freq_cov_mat, tdl_time_cov_mat)
+from sionna.phy.ofdm import (LMMSEChannelEstimator, LSChannelEstimator, PilotPattern, ResourceGrid, ResourceGridMapper,
+                             tdl_freq_cov_mat, tdl_time_cov_mat)
 
-from testbed.channels.multipath import TDL_MODELS, ExponentialPDP, tdl
+from testbed.channels.multipath import ExponentialPDP, tdl
 from testbed.channels.ofdm_settings import OFDMSettings
 from testbed.channels.sionna_blocks import SeededAWGN, sionna_device
 from testbed.core.channel import Channel, ChannelOutput, row_noise
@@ -59,11 +57,14 @@ class OFDMChannel(Channel):
         s = self.settings
         grid = dict(num_ofdm_symbols=s.num_ofdm_symbols, fft_size=s.fft_size, subcarrier_spacing=s.subcarrier_spacing,
                     num_tx=1, num_streams_per_tx=1, cyclic_prefix_length=s.cyclic_prefix_length)
-        # Sionna's Kronecker pattern draws its QPSK pilots on the device it is built for: drawn once
-        # on the CPU and handed over as values, the pilots are the same on every device
+        # Sionna's Kronecker pattern gives the pilot positions; its QPSK values come from Sionna's
+        # unseeded process-wide generator, so they are drawn here from a fixed seed instead: the
+        # same pilots in every run, every process and on every device
         kronecker = ResourceGrid(**grid, pilot_pattern="kronecker",
                                  pilot_ofdm_symbol_indices=list(s.pilot_ofdm_symbol_indices), device="cpu").pilot_pattern
-        pilots = PilotPattern(kronecker.mask.to(device), kronecker.pilots.to(device), device=device)
+        signs = 1 - 2 * torch.randint(0, 2, (*kronecker.pilots.shape, 2), generator=torch.Generator().manual_seed(0))
+        values = torch.complex(signs[..., 0].float(), signs[..., 1].float()) / math.sqrt(2)  # unit-energy QPSK
+        pilots = PilotPattern(kronecker.mask.to(device), values.to(device), device=device)
         self._grid = ResourceGrid(**grid, pilot_pattern=pilots, device=device)
         sample_time = 1.0 / (s.fft_size * s.subcarrier_spacing)
         if s.model == "tdl":
@@ -78,16 +79,13 @@ class OFDMChannel(Channel):
                 f"({s.cyclic_prefix_length} samples = {s.cyclic_prefix_length * sample_time * 1e9:.0f} ns), "
                 f"so the frequency-domain model would miss the inter-symbol interference: set "
                 f"cyclic_prefix_length >= {need} or lower " + ("delay_spread" if s.model == "tdl" else "num_paths"))
-        streams = StreamManagement(np.ones([1, 1]), 1)
         self._frequencies = subcarrier_frequencies(s.fft_size, s.subcarrier_spacing, device=device)
         self._static = s.model == "exponential" or s.max_speed == 0.0  # no Doppler: one time step per slot
         self._apply = ApplyOFDMChannel(device=device)
         self._awgn = SeededAWGN(device=device)
         self._mapper = ResourceGridMapper(self._grid, device=device)
-        self._demapper = ResourceGridDemapper(self._grid, streams, device=device)
-        self._equalizer = LMMSEEqualizer(self._grid, streams, device=device)  # the reference of siso_lmmse
-        mask = self._grid.pilot_pattern.mask.reshape(s.num_ofdm_symbols, s.fft_size)
-        self._data_index = torch.nonzero(mask.reshape(-1) == 0).reshape(-1).to(device)  # row-major = Sionna's order
+        # the data elements in Sionna's order (row-major over the grid), as its ResourceGridDemapper reads them
+        self._data_index = torch.nonzero(self._grid.pilot_pattern.mask.reshape(-1) == 0).reshape(-1).to(device)
         self._estimator = self._make_estimator(device, sample_time) if s.csi == "estimated" else None
         self._capacity: dict[float, float] = {}
 
@@ -160,7 +158,7 @@ class OFDMChannel(Channel):
                    else torch.full((grid.shape[0],), float(no), device=x.device))
         y = self._awgn.using(generator)(self._apply(grid, state.to(x.device)), no_slot.reshape(-1, 1, 1, 1, 1))
         if self.settings.csi == "none":
-            received = self._demapper(y).reshape(rows.shape[0], -1)[:, :k].reshape(x.shape)
+            received = self._data_elements(y).reshape(rows.shape[0], -1)[:, :k].reshape(x.shape)
             return ChannelOutput(y=received, h=None, no=no)
         if self.settings.csi == "perfect":
             h_hat, err_var = state, torch.zeros((), device=x.device)
@@ -168,7 +166,7 @@ class OFDMChannel(Channel):
             h_hat, err_var = self._estimator(y, no_slot.reshape(-1, 1, 1))
         x_hat, no_eff = siso_lmmse(*(self._data_elements(t) for t in (y, h_hat, err_var)), no_slot[:, None])
         x_hat = x_hat.reshape(rows.shape[0], -1)[:, :k].reshape(x.shape)
-        no_eff = no_eff.reshape(rows.shape[0], -1)[:, :k].reshape(x.shape).float()
+        no_eff = no_eff.reshape(rows.shape[0], -1)[:, :k].reshape(x.shape)
         return ChannelOutput(y=x_hat, h=None, no=no_eff, equalized=True)
 
     def _data_elements(self, grid: torch.Tensor) -> torch.Tensor:
@@ -235,4 +233,4 @@ OFDMChannel.__signature__ = inspect.Signature(
                        default=list(f.default) if isinstance(f.default, tuple) else f.default)
      for f in fields(OFDMSettings)])
 
-__all__ = ["OFDMChannel", "TDL_MODELS"]
+__all__ = ["OFDMChannel", "frequency_response", "siso_lmmse"]

@@ -46,13 +46,14 @@ class CapacityBound(Codec):
             budget_bits = math.floor(channel.symbols_within(budget_uses) * capacity)
             choice = best_quality(self.source, record, self.cache, lambda nbytes: 8 * nbytes <= budget_bits)
             extra = {"capacity_bits_per_use": capacity, "budget_bits": budget_bits}
-            sent.append(Transmission(i, "capacity", None, state=(choice, capacity, extra, channel)))
+            uses = channel.uses(math.ceil(8 * len(choice[1]) / capacity)) if choice else 0  # the file's uses
+            sent.append(Transmission(i, "capacity", None, state=(choice, uses, extra)))
         return sent
 
     def decode(self, images: Sequence[ImageRecord], sent: Sequence[Transmission], received) -> list[Reception]:
         out = []
         for tx in sent:
-            (choice, capacity, extra, channel), record = tx.state, images[tx.image]
+            (choice, uses, extra), record = tx.state, images[tx.image]
             h, w = record.pixels.shape[-2:]
             if choice is None:
                 out.append(Reception(fallback_image(h, w), 0, 0, None, "capacity", True,
@@ -61,7 +62,7 @@ class CapacityBound(Codec):
             quality, data = choice
             payload = 8 * len(data)
             image = rgb8_to_tensor(self.source.decode(data, h, w))
-            out.append(Reception(image, channel.uses(math.ceil(payload / capacity)), payload, float(quality), "capacity",
+            out.append(Reception(image, uses, payload, float(quality), "capacity",
                                  False, extra))
         return out
 

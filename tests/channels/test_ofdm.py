@@ -160,6 +160,10 @@ def test_channel_draw_equals_sionnas_generate_ofdm_channel(max_speed):
 
 def test_siso_lmmse_equals_sionnas_lmmse_equalizer():
     """The closed form equals Sionna's LMMSEEqualizer on LS estimates with their error variance."""
+    import numpy as np
+    from sionna.phy.mimo import StreamManagement
+    from sionna.phy.ofdm import LMMSEEqualizer, ResourceGridDemapper
+
     from testbed.channels.ofdm import siso_lmmse
 
     ch = OFDMChannel()
@@ -169,7 +173,20 @@ def test_siso_lmmse_equals_sionnas_lmmse_equalizer():
     no = torch.full((4, 1, 1), 0.05)
     y = ch._awgn.using(gen)(ch._apply(grid, state), no[..., None, None])
     h_hat, err_var = ch._estimator(y, no)
-    x_ref, no_ref = ch._equalizer(y, h_hat, err_var, no)
+    streams = StreamManagement(np.ones([1, 1]), 1)
+    x_ref, no_ref = LMMSEEqualizer(ch._grid, streams)(y, h_hat, err_var, no)
+    # the data elements are read in the order Sionna's ResourceGridDemapper reads them (csi=none hands them over)
+    assert torch.equal(ch._data_elements(y), ResourceGridDemapper(ch._grid, streams)(y).reshape(4, -1))
     x_hat, no_eff = siso_lmmse(*(ch._data_elements(t) for t in (y, h_hat, err_var)), no.reshape(4, 1))
     torch.testing.assert_close(x_hat, x_ref.reshape(4, -1), rtol=1e-4, atol=1e-5)
     torch.testing.assert_close(no_eff, no_ref.reshape(4, -1).float(), rtol=1e-4, atol=1e-6)
+
+
+def test_two_channels_built_alike_send_alike():
+    """The pilots are fixed (Sionna's Kronecker values come from its unseeded generator): two
+    channels with the same settings, in one process or two, give the same output for one seed."""
+    x = torch.ones(2 * 768, dtype=torch.complex64)
+    a, b = (OFDMChannel()(x, 10.0, make_generator("alike")) for _ in range(2))
+    assert torch.equal(a.y, b.y) and torch.equal(a.no, b.no)
+    pilots = OFDMChannel()._grid.pilot_pattern.pilots
+    assert torch.allclose(pilots.abs(), torch.ones(()), atol=1e-6) and pilots.numel() == 2 * 64
