@@ -2,8 +2,8 @@
 
 An MCS is written ``"<modulation>-<rate>"``, e.g. ``"qpsk-1/2"`` or ``"16qam-2/3"``; configs may also
 give ``{modulation: 16qam, code_rate: 0.5}``. The code rate must lie in the range the 5G NR LDPC
-code supports here (:data:`~testbed.codecs.digital.ldpc.ldpc5g.MIN_REPEATED_RATE` = 1/10 with
-repetition below 1/5, to :data:`~testbed.codecs.digital.ldpc.ldpc5g.MAX_CODE_RATE` = 948/1024).
+code supports here (:data:`~testbed.codecs.digital.ldpc.codeword_plan.MIN_REPEATED_RATE` = 1/10 with
+repetition below 1/5, to :data:`~testbed.codecs.digital.ldpc.codeword_plan.MAX_CODE_RATE` = 948/1024).
 The MCS index tables of TS 38.214 are in :mod:`.mcs_tables`.
 """
 
@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from fractions import Fraction
 
-from testbed.codecs.digital.ldpc.ldpc5g import MAX_CODE_RATE, MIN_REPEATED_RATE
+from testbed.codecs.digital.ldpc.codeword_plan import MAX_CODE_RATE, MIN_REPEATED_RATE
 from testbed.core.errors import ConfigError
 from testbed.core.numbers import parse_number
 

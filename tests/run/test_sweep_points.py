@@ -6,7 +6,8 @@ import pytest
 
 from testbed.core.errors import ConfigError
 from testbed.run.results import read_results
-from testbed.run.sweep import build, run_sweep, sweep_points
+from testbed.run.sweep import build, run_sweep
+from testbed.run.sweep_points import sweep_points
 
 from ..conftest import TINY
 

@@ -12,7 +12,8 @@ import torch
 
 from testbed.channels.awgn import AWGNChannel
 from testbed.channels.rayleigh import RayleighChannel
-from testbed.codecs.digital.ldpc.ldpc5g import MAX_K, MAX_K_BELOW_THIRD, MIN_K, LDPC5G
+from testbed.codecs.digital.ldpc.codeword_plan import MAX_K, MAX_K_BELOW_THIRD, MIN_K
+from testbed.codecs.digital.ldpc.ldpc5g import LDPC5G
 from testbed.codecs.digital.mcs import AWGN_MCS_TABLE, MCS, parse_mcs
 from testbed.codecs.digital.qam import QAMModem
 from testbed.core.errors import ConfigError

@@ -11,7 +11,7 @@ from testbed.codecs.learned.gdn import GDN
 from testbed.codecs.learned_jscc import LearnedJSCC
 from testbed.core.errors import ConfigError
 from testbed.core.seeding import make_generator
-from testbed.run.sweep import _check_cbr
+from testbed.run.sweep_points import _check_cbr
 from testbed.testing import tiny_image
 
 
