@@ -4,8 +4,8 @@
 
 Each checkpoint's history holds (step, validation PSNR in dB, wall seconds); older histories
 without the seconds are placed at step x (total wall time / steps). A warm-started model's curve
-starts at the wall time of the checkpoint it started from, so the x axis is the CPU time spent
-on the model in all.
+starts where the chain of runs it descends from ended (:func:`~testbed.train.trainer.time_before`),
+so the x axis is the CPU time spent on the model in all.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from pathlib import Path
 import torch
 
 from testbed.core.weights import load_training_checkpoint
+from testbed.train.trainer import time_before
 from testbed.core.errors import TestbedError
 
 
@@ -28,7 +29,7 @@ def history(checkpoint: str | Path) -> tuple[str, list[tuple[int, float, float]]
     if not points:
         raise TestbedError(f"{path} holds no validation history")
     steps, total = max(int(saved.get("step") or 1), 1), float(saved.get("wall_time_s") or 0.0)
-    start = float((saved.get("init_from") or {}).get("wall_time_s") or 0.0)
+    start = time_before(saved)
     out = []
     for point in points:
         seconds = point[2] if len(point) > 2 else point[0] * total / steps

@@ -105,7 +105,16 @@ def _initial_weights(model, path: str | None) -> dict | None:
         log.info("warm start from %s: %d tensors kept their initial values (shapes differ): %s",
                  path, len(fresh), ", ".join(fresh))
     return {"path": str(path), "step": saved.get("step"), "wall_time_s": saved.get("wall_time_s"),
+            "lineage_wall_time_s": float(saved.get("wall_time_s") or 0.0) + time_before(saved),
             "config_name": (saved.get("config") or {}).get("name"), "initialised": fresh}
+
+
+def time_before(saved: dict) -> float:
+    """Training seconds spent on a checkpoint's weights before its own run: the whole chain of warm
+    starts it descends from (``init_from.lineage_wall_time_s``). Checkpoints written before that
+    field record only their parent's own run (``init_from.wall_time_s``), which is then the answer."""
+    parent = saved.get("init_from") or {}
+    return float(parent.get("lineage_wall_time_s", parent.get("wall_time_s")) or 0.0)
 
 
 def train(cfg: DictConfig, out_dir: Path) -> Path:

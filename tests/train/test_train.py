@@ -77,6 +77,26 @@ def test_warm_start_loads_weights_and_records_where_from(photo_dir, tmp_path):
         _initial_weights(model, str(tmp_path / "missing.pt"))
 
 
+def test_a_chain_of_warm_starts_counts_the_time_of_every_run_before(photo_dir, tmp_path):
+    """base -> warm -> warmer: the last run starts its curve where base and warm together ended."""
+    from testbed.report.train_curve import history
+
+    runs = [train(_cfg(photo_dir, 100), tmp_path / "base")]
+    for name in ("warm", "warmer"):
+        cfg = _cfg(photo_dir, 100)
+        cfg.train.init_from = str(runs[-1])
+        runs.append(train(cfg, tmp_path / name))
+    base, warm, warmer = (torch.load(p, weights_only=False) for p in runs)
+    spent = base["wall_time_s"] + warm["wall_time_s"]
+    assert warmer["init_from"]["lineage_wall_time_s"] == pytest.approx(spent)
+    assert warmer["init_from"]["wall_time_s"] == pytest.approx(warm["wall_time_s"])  # the parent's own run
+    start_hours = history(runs[-1])[1][0][2] - warmer["val_psnr"][0][2] / 3600
+    assert start_hours == pytest.approx(spent / 3600)
+    del warmer["init_from"]["lineage_wall_time_s"]  # a checkpoint written before the field: the parent's run only
+    torch.save(warmer, tmp_path / "old.pt")
+    assert history(tmp_path / "old.pt")[1][0][2] == pytest.approx((warm["wall_time_s"] + warmer["val_psnr"][0][2]) / 3600)
+
+
 def test_ms_ssim_loss_trains_and_a_bad_loss_name_is_refused(photo_dir, tmp_path):
     cfg = _cfg(photo_dir, 20)
     cfg.train.loss = "ms_ssim"
