@@ -12,8 +12,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-import torch
-
 from testbed.core.weights import load_training_checkpoint
 from testbed.train.trainer import time_before
 from testbed.core.errors import TestbedError

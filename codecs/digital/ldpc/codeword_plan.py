@@ -99,7 +99,7 @@ class CodewordPlan:
 def plan_codewords(payload_bits: int, code_rate: float, max_info_bits: int = MAX_K, align: int = 1) -> CodewordPlan:
     """Codeword layout for ``payload_bits`` at ``code_rate``, segments of at most ``max_info_bits``
     and n a multiple of ``align`` (the QAM bits per symbol when interleaving, as 38.212 sizes E)."""
-    if not _is_int(payload_bits) or payload_bits < 0:
+    if not is_int(payload_bits) or payload_bits < 0:
         raise ValueError(f"payload_bits must be a whole number >= 0, got {payload_bits!r}")
     rate = _rate_fraction(code_rate)
     cap = max_info_bits
@@ -144,7 +144,8 @@ def lifting_size(k: int, rate: Fraction) -> int:
     return min(z for z in LIFTING_SIZES if k_b * z >= k)
 
 
-def _is_int(value: object) -> bool:
+def is_int(value: object) -> bool:
+    """A whole number (``bool`` excluded)."""
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 

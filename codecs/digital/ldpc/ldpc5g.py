@@ -35,10 +35,7 @@ import torch
 
 from testbed.codecs.digital.ldpc.decoders import (CN_UPDATES, SCHEDULES, SIONNA_CN_UPDATES, FastBP,  # noqa: F401
                                                   LDPCDecoder, SionnaBP, decoder_from_options)
-from testbed.codecs.digital.ldpc.codeword_plan import (LIFTING_SIZES, MAX_CODE_RATE, MAX_K,  # noqa: F401
-                                                       MAX_K_BELOW_THIRD, MIN_CODE_RATE, MIN_K, MIN_REPEATED_RATE,
-                                                       CodewordPlan, _is_int, base_graph, lifting_size,
-                                                       plan_codewords)
+from testbed.codecs.digital.ldpc.codeword_plan import MAX_K, MIN_K, CodewordPlan, is_int, plan_codewords
 from testbed.codecs.digital.ldpc.interleaver import deinterleave, interleave
 from testbed.core.errors import ConfigError
 
@@ -75,9 +72,9 @@ class LDPC5G:
     ) -> None:
         if not isinstance(interleave, bool):
             raise ConfigError(f"fec.interleave must be true or false, got {interleave!r}")
-        if not _is_int(iterations) or iterations < 1:
+        if not is_int(iterations) or iterations < 1:
             raise ConfigError(f"fec.iterations must be a whole number >= 1, got {iterations!r}")
-        if not _is_int(max_info_bits) or not MIN_K <= max_info_bits <= MAX_K:
+        if not is_int(max_info_bits) or not MIN_K <= max_info_bits <= MAX_K:
             raise ConfigError(
                 f"fec.max_info_bits must be a whole number in [{MIN_K}, {MAX_K}] (5G NR LDPC), "
                 f"got {max_info_bits!r}"
