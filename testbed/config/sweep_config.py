@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from omegaconf import DictConfig, ListConfig, OmegaConf
 
 from testbed.core.errors import ConfigError
-from testbed.core.numbers import parse_number
+from testbed.core.numbers import is_whole, parse_number
 from testbed.config.catalogue import check_choice
 from testbed.config.groups import LIST_GROUPS as PLUGIN_GROUPS  # noqa: F401
 
@@ -48,7 +48,7 @@ def whole_number(cfg: DictConfig, key: str, default, low: int | None = None, all
     value = cfg.get(key, default)
     if value is None and allow_null:
         return None
-    if isinstance(value, bool) or not isinstance(value, int) or (low is not None and value < low) \
+    if not is_whole(value) or (low is not None and value < low) \
             or (high is not None and value > high):
         need = (f"a whole number from {low} to {high}" if high is not None else
                 f"a whole number >= {low}" if low is not None else "a whole number")
@@ -71,7 +71,7 @@ def parse_grid(cfg: DictConfig) -> SweepGrid:
                 f"cbr: {c} is outside (0, 1]; CBR = channel uses / (H*W*3), e.g. cbr=[0.0625] for 1/16"
             )
     reps = cfg.get("repetitions", 1)
-    if not isinstance(reps, int) or isinstance(reps, bool) or reps < 1:
+    if not is_whole(reps) or reps < 1:
         raise ConfigError(f"repetitions must be a whole number >= 1, got {reps!r}")
     if not snrs or not cbrs:
         raise ConfigError("snr_db and cbr need at least one value each")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from testbed.core.codec import ImageRecord
 from testbed.core.errors import ConfigError
 from testbed.core.images import DEFAULT_MAX_PIXELS, content_hash, rgb8_to_tensor
+from testbed.core.numbers import is_whole
 from testbed.core.plugin import Plugin
 
 
@@ -21,7 +22,7 @@ class Dataset(Plugin):
     def __init__(self, limit: int | None = None, max_side: int | None = None,
                  max_pixels: int | None = DEFAULT_MAX_PIXELS) -> None:
         for key, value in (("limit", limit), ("max_side", max_side), ("max_pixels", max_pixels)):
-            if value is not None and (not isinstance(value, int) or isinstance(value, bool) or value < 1):
+            if value is not None and (not is_whole(value) or value < 1):
                 raise ConfigError(f"dataset.{key} must be a positive whole number or null, got {value!r}")
         self.limit = limit
         self.max_side = max_side

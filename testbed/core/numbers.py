@@ -10,6 +10,11 @@ import math
 from fractions import Fraction
 
 
+def is_whole(value: object) -> bool:
+    """True for an ``int`` that is not a boolean (YAML ``true`` is an int to Python)."""
+    return isinstance(value, int) and not isinstance(value, bool)
+
+
 def parse_number(value: object) -> float:
     """A finite number from an int, a float or a string holding a decimal or a fraction ``a/b``.
 

@@ -12,6 +12,7 @@ from omegaconf import DictConfig
 
 from testbed.core.codec import Codec
 from testbed.core.errors import ConfigError
+from testbed.core.numbers import is_whole
 
 
 def unsupported_points(codecs: dict, channels: dict, cbrs, policy: str = "error", snrs=()) -> dict:
@@ -57,7 +58,7 @@ def parse_shard(cfg: DictConfig) -> tuple[int, int, str]:
     """``shard.index`` / ``shard.count`` / ``shard.by`` (default 0 / 1 / points): this job's share."""
     node = cfg.get("shard") or {}
     index, count, by = node.get("index", 0), node.get("count", 1), node.get("by", "points")
-    if not all(isinstance(v, int) and not isinstance(v, bool) for v in (index, count)) or not 0 <= index < count:
+    if not (is_whole(index) and is_whole(count)) or not 0 <= index < count:
         raise ConfigError(f"shard: index={index!r}, count={count!r}: need whole numbers with 0 <= index < count "
                           "(e.g. -m shard.count=2 shard.index=0,1)")
     if by not in SHARD_BY:

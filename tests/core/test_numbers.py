@@ -2,7 +2,7 @@
 
 import pytest
 
-from testbed.core.numbers import parse_number
+from testbed.core.numbers import is_whole, parse_number
 
 
 @pytest.mark.parametrize("text,value", [("1/16", 0.0625), (" 1/2 ", 0.5), ("0.5", 0.5), (3, 3.0), ("1e-3", 1e-3),
@@ -16,3 +16,9 @@ def test_decimals_and_fractions_are_read(text, value):
 def test_everything_else_is_refused_with_the_reason(bad, why):
     with pytest.raises(ValueError, match=why):
         parse_number(bad)
+
+
+@pytest.mark.parametrize("value, whole", [(3, True), (0, True), (-2, True), (True, False), (False, False),
+                                          (3.0, False), ("3", False), (None, False)])
+def test_is_whole_refuses_booleans_floats_and_text(value, whole):
+    assert is_whole(value) is whole
