@@ -21,6 +21,7 @@ from torch import nn
 from testbed.codecs.learned.checkpoint import JSCCCheckpoint, resolve_checkpoint, spec_label
 from testbed.core.channel import Channel, ChannelOutput
 from testbed.core.errors import ConfigError
+from testbed.core.numbers import is_whole
 from testbed.core.learned_codec import LearnedCodec
 from testbed.core.plugin import RequiredFile
 
@@ -73,7 +74,7 @@ def _check_tile(tile, downsampling: int, key: str) -> None:
     """``ConfigError`` unless ``tile`` is null, ``crop`` or a positive multiple of ``downsampling``."""
     if tile is None or tile == "crop":
         return
-    if isinstance(tile, bool) or not isinstance(tile, int) or tile <= 0 or tile % downsampling:
+    if not is_whole(tile) or tile <= 0 or tile % downsampling:
         raise ConfigError(f"codec {key}={tile!r}: use null, 'crop' or a multiple of {downsampling}")
 
 

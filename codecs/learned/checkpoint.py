@@ -15,11 +15,11 @@ import inspect
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
 from torch import nn
 
 from testbed.config.catalogue import instantiate
 from testbed.core.errors import ConfigError
+from testbed.core.numbers import is_whole
 from testbed.core.weights import load_training_checkpoint
 
 #: Where relative checkpoint paths are looked up (shipped with the package).
@@ -115,7 +115,7 @@ class JSCCCheckpoint:
                               f"({type(err).__name__}: {first}); the file is damaged or not from testbed-train") from None
         rates = config.get("rates") or [model.latent_channels]
         if not isinstance(rates, (list, tuple)) or not all(
-                isinstance(r, int) and not isinstance(r, bool) and 0 < r <= model.latent_channels for r in rates):
+                is_whole(r) and 0 < r <= model.latent_channels for r in rates):
             raise ConfigError(f"{file}: rates={rates!r} must be latent channel counts from 1 to "
                               f"{model.latent_channels}: the file is damaged or not from testbed-train")
         receiver = (config.get("codec") or {}).get("receiver", DEFAULT_RECEIVER)

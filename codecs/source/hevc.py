@@ -33,6 +33,7 @@ import numpy as np
 from av.video.reformatter import ColorRange, Colorspace, Interpolation
 
 from testbed.core.codec import SourceCodec
+from testbed.core.numbers import is_whole
 
 #: Size of the lean header in bytes (width, height, flags).
 HEADER_BYTES = 5
@@ -157,7 +158,7 @@ class HEVCIntraSource(SourceCodec):
     def __init__(
         self, chroma: str = "420", preset: str = "medium", tune: str | None = None, qp_offset: int = 0
     ) -> None:
-        if isinstance(qp_offset, bool) or not isinstance(qp_offset, int) or not 0 <= qp_offset <= 51:
+        if not is_whole(qp_offset) or not 0 <= qp_offset <= 51:
             raise ValueError(f"qp_offset must be a whole number in 0..51, got {qp_offset!r}")
         if chroma not in _PIX_FMT:
             raise ValueError(f"chroma must be '420' or '444', got {chroma!r}")

@@ -7,12 +7,13 @@ setting and the fix.
 from __future__ import annotations
 
 import math
+import numbers
 from fractions import Fraction
 
 
 def is_whole(value: object) -> bool:
-    """True for an ``int`` that is not a boolean (YAML ``true`` is an int to Python)."""
-    return isinstance(value, int) and not isinstance(value, bool)
+    """True for a whole number (``int``, numpy integers), not a boolean (``True`` is an int to Python)."""
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def parse_number(value: object) -> float:

@@ -28,6 +28,7 @@ from fractions import Fraction
 import torch
 
 from testbed.core.errors import ConfigError
+from testbed.core.numbers import is_whole
 
 MIN_CODE_RATE: float = 1 / 5  #: lowest rate without repetition coding (BG2 mother code)
 #: lowest rate accepted at all: below 1/5 the rate-1/5 codeword is repeated (38.212's circular
@@ -99,7 +100,7 @@ class CodewordPlan:
 def plan_codewords(payload_bits: int, code_rate: float, max_info_bits: int = MAX_K, align: int = 1) -> CodewordPlan:
     """Codeword layout for ``payload_bits`` at ``code_rate``, segments of at most ``max_info_bits``
     and n a multiple of ``align`` (the QAM bits per symbol when interleaving, as 38.212 sizes E)."""
-    if not is_int(payload_bits) or payload_bits < 0:
+    if not is_whole(payload_bits) or payload_bits < 0:
         raise ValueError(f"payload_bits must be a whole number >= 0, got {payload_bits!r}")
     rate = _rate_fraction(code_rate)
     cap = max_info_bits
@@ -142,11 +143,6 @@ def lifting_size(k: int, rate: Fraction) -> int:
     else:
         k_b = 10 if k > 640 else 9 if k > 560 else 8 if k > 192 else 6
     return min(z for z in LIFTING_SIZES if k_b * z >= k)
-
-
-def is_int(value: object) -> bool:
-    """A whole number (``bool`` excluded)."""
-    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
 def _rate_fraction(code_rate: float) -> Fraction:

@@ -35,9 +35,10 @@ import torch
 
 from testbed.codecs.digital.ldpc.decoders import (CN_UPDATES, SCHEDULES, SIONNA_CN_UPDATES, FastBP,  # noqa: F401
                                                   LDPCDecoder, SionnaBP, decoder_from_options)
-from testbed.codecs.digital.ldpc.codeword_plan import MAX_K, MIN_K, CodewordPlan, is_int, plan_codewords
+from testbed.codecs.digital.ldpc.codeword_plan import MAX_K, MIN_K, CodewordPlan, plan_codewords
 from testbed.codecs.digital.ldpc.interleaver import deinterleave, interleave
 from testbed.core.errors import ConfigError
+from testbed.core.numbers import is_whole
 
 DECODERS: tuple[str, ...] = ("fast", "sionna")
 
@@ -72,9 +73,9 @@ class LDPC5G:
     ) -> None:
         if not isinstance(interleave, bool):
             raise ConfigError(f"fec.interleave must be true or false, got {interleave!r}")
-        if not is_int(iterations) or iterations < 1:
+        if not is_whole(iterations) or iterations < 1:
             raise ConfigError(f"fec.iterations must be a whole number >= 1, got {iterations!r}")
-        if not is_int(max_info_bits) or not MIN_K <= max_info_bits <= MAX_K:
+        if not is_whole(max_info_bits) or not MIN_K <= max_info_bits <= MAX_K:
             raise ConfigError(
                 f"fec.max_info_bits must be a whole number in [{MIN_K}, {MAX_K}] (5G NR LDPC), "
                 f"got {max_info_bits!r}"
