@@ -12,6 +12,7 @@ import math
 from dataclasses import asdict, dataclass, fields
 
 from testbed.core.errors import ConfigError
+from testbed.core.numbers import is_whole
 
 MODELS = ("tdl", "exponential")
 TDL_PROFILES = ("A", "B", "C", "D", "E")
@@ -96,7 +97,7 @@ class OFDMSettings:
 
 
 def _whole(key: str, value, low: int, high: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+    if not is_whole(value) or not low <= value <= high:
         raise ConfigError(f"channel ofdm: {key}={value!r}: use a whole number in [{low}, {high}]")
     return value
 
@@ -114,7 +115,7 @@ def _indices(value) -> tuple:
     except TypeError:
         raise ConfigError(f"channel ofdm: pilot_ofdm_symbol_indices={value!r}: give a list such as [2, 11]") from None
     for item in items:
-        if isinstance(item, bool) or not isinstance(item, int) or item < 0:
+        if not is_whole(item) or item < 0:
             raise ConfigError(f"channel ofdm: pilot_ofdm_symbol_indices={list(items)!r}: "
                               "use whole numbers >= 0, e.g. [2, 11]")
     return items

@@ -9,6 +9,7 @@ import torch
 from testbed.channels.sionna_blocks import sionna_device, SeededAWGN, SeededFlatFading
 from testbed.core.channel import Channel, ChannelOutput, row_noise
 from testbed.core.errors import ConfigError
+from testbed.core.numbers import is_whole
 
 CSI_MODES = ("perfect", "none")
 
@@ -24,7 +25,7 @@ class RayleighChannel(Channel):
     name = "rayleigh"
 
     def __init__(self, coherence: int = 1, csi: str = "perfect") -> None:
-        if not isinstance(coherence, int) or isinstance(coherence, bool) or coherence < 1:
+        if not is_whole(coherence) or coherence < 1:
             raise ConfigError(
                 f"channel.coherence must be a whole number of symbols >= 1, got {coherence!r} "
                 "(1 = fast fading, larger = block fading)"

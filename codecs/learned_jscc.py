@@ -21,8 +21,8 @@ from torch import nn
 from testbed.codecs.learned.checkpoint import JSCCCheckpoint, resolve_checkpoint, spec_label
 from testbed.core.channel import Channel, ChannelOutput
 from testbed.core.errors import ConfigError
-from testbed.core.numbers import is_whole
 from testbed.core.learned_codec import LearnedCodec
+from testbed.core.numbers import is_whole
 from testbed.core.plugin import RequiredFile
 
 log = logging.getLogger(__name__)

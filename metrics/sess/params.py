@@ -23,6 +23,7 @@ from pathlib import Path
 from typing import Any, Mapping
 
 from testbed.core.errors import ConfigError
+from testbed.core.numbers import is_whole
 
 UPDATE_ORDERS = ("synchronous", "released")
 
@@ -55,7 +56,7 @@ class SeSSParams:
         for f in dataclasses.fields(self):
             value = getattr(self, f.name)
             if f.type == "int":
-                if isinstance(value, bool) or not isinstance(value, int):
+                if not is_whole(value):
                     raise ConfigError(f"SeSS parameter {f.name} must be an integer, got {value!r}")
             elif f.type == "float":
                 if isinstance(value, bool) or not isinstance(value, (int, float)) or value != value:

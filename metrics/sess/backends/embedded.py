@@ -56,6 +56,7 @@ import torch
 import torch.nn.functional as F
 
 from testbed.core.errors import ConfigError
+from testbed.core.numbers import is_whole
 
 from testbed.metrics.sess.backends.base import SceneGraphBackend
 from testbed.metrics.sess.graph import SceneGraph, unit
@@ -81,7 +82,7 @@ class EmbeddedBackend(SceneGraphBackend):
         super().__init__(params)
         from testbed.metrics.vit_backbones import ImgFocusBackbone
 
-        if isinstance(superpixels, bool) or not isinstance(superpixels, int) or superpixels < 2:
+        if not is_whole(superpixels) or superpixels < 2:
             raise ConfigError(f"SeSS embedded backend: superpixels={superpixels!r} must be an integer >= 2")
         if isinstance(compactness, bool) or not isinstance(compactness, (int, float)) or not compactness >= 0:
             raise ConfigError(f"SeSS embedded backend: compactness={compactness!r} must be a number >= 0")
